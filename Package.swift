@@ -1,0 +1,38 @@
+// swift-tools-version: 6.0
+// The cil workbench: the `cil` host executable, the built-in plugins (one dynamic
+// library each) and the tests. The SDK is a separate package (Sources/SDK) so that
+// the host and every plugin share ONE libCILSDK.so (see README.md, "Layout").
+import PackageDescription
+
+let package = Package(
+    name: "cil",
+    products: [
+        .executable(name: "cil", targets: ["Host"]),
+    ],
+    dependencies: [
+        .package(path: "Sources/SDK"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "Host",
+            dependencies: [
+                .product(name: "CILSDK", package: "SDK"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Host"
+        ),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: [.product(name: "CILSDK", package: "SDK")],
+            path: "Tests/EngineTests",
+            resources: []
+        ),
+        .testTarget(
+            name: "HostTests",
+            dependencies: ["Host"],
+            path: "Tests/HostTests"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

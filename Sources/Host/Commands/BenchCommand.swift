@@ -1,0 +1,111 @@
+import ArgumentParser
+import CILSDK
+import Foundation
+
+/// `cil bench`: times full training steps (forward, loss, backward, SGD update) of
+/// a CIFAR ResNet on random data after warm-up; reports the median images/s.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time training steps (forward, loss, backward, SGD) and no-grad evaluation of a CIFAR ResNet."
+    )
+
+    @Option(help: "Network: resnet32.")
+    var model: String = "resnet32"
+
+    @Option(help: "Images per step.")
+    var batch: Int = 128
+
+    @Option(help: "Timed steps (after warm-up).")
+    var steps: Int = 10
+
+    @Option(help: "Untimed warm-up steps.")
+    var warmup: Int = 2
+
+    @Option(help: "Threads for the engine and BLAS.")
+    var threads: Int = 2
+
+    @Option(help: "Classes of the linear head.")
+    var classes: Int = 100
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard model == "resnet32" else {
+            throw ValidationError("--model \(model): only resnet32 is available so far")
+        }
+        guard batch >= 2 else { throw ValidationError("--batch must be at least 2 (batch norm needs it), got \(batch)") }
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        try Engine.configure(threads: threads)
+        var rng = RandomGenerator(seed: 1)
+        let net = ResNetCIFAR(blocksPerStage: 5, rng: &rng)
+        let head = Linear(net.featureDimension, classes, rng: &rng)
+        let params = net.trainableParameters + head.trainableParameters
+        let sgd = SGD(groups: [ParameterGroup(parameters: params, learningRate: 0.1, weightDecay: 5e-4)])
+        let x = Initializers.normal([batch, 3, 32, 32], std: 1, rng: &rng)
+        let y = (0..<batch).map { _ in rng.nextInt(below: classes) }
+
+        func trainStep() -> Float {
+            sgd.zeroGrad()
+            let loss = Tensor.crossEntropy(logits: head(net(x)), targets: y)
+            loss.backward()
+            sgd.step()
+            return loss.item
+        }
+        func evalStep() {
+            withNoGrad { _ = head(net(x)) }
+        }
+
+        net.setTraining(true)
+        for _ in 0..<warmup { _ = trainStep() }
+        var trainTimes: [Double] = []
+        for _ in 0..<steps {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            _ = trainStep()
+            trainTimes.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        net.setTraining(false)
+        evalStep()
+        var evalTimes: [Double] = []
+        for _ in 0..<steps {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            evalStep()
+            evalTimes.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        let trainRate = Double(batch) / median(trainTimes)
+        let evalRate = Double(batch) / median(evalTimes)
+        let result: [String: Any] = [
+            "model": model, "branch_mode": "single", "batch": batch, "threads": threads,
+            "steps": steps, "images_per_second": trainRate, "eval_images_per_second": evalRate,
+            "peak_rss_bytes": peakResidentBytes(), "blas_core": BLAS.coreName,
+            "blas_core_source": BLAS.coreSource,
+        ]
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("model \(model), batch \(batch), threads \(threads), BLAS core \(BLAS.coreName) (\(BLAS.coreSource))")
+            print(String(format: "train step: %.1f images/s (median of %d steps)", trainRate, steps))
+            print(String(format: "evaluation: %.1f images/s (no-grad forward)", evalRate))
+            print(String(format: "peak resident memory: %.0f MiB", Double(peakResidentBytes()) / 1_048_576))
+        }
+    }
+}
+
+/// The median of a non-empty list.
+func median(_ values: [Double]) -> Double {
+    let s = values.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// Peak resident set size of this process, in bytes (getrusage).
+func peakResidentBytes() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_maxrss * 1024
+}

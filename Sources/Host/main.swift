@@ -1,0 +1,4 @@
+import ArgumentParser
+import CILSDK
+
+CIL.main()

@@ -1,0 +1,25 @@
+// swift-tools-version: 6.0
+// The cil SDK: the training engine and the CIL contracts, shipped as ONE shared
+// library (libCILSDK.so). It is its own package so that the host and every plugin
+// link the same copy (see ../../../shared/DESIGN.md section 3, and README.md).
+import PackageDescription
+
+let package = Package(
+    name: "CILSDK",
+    products: [
+        .library(name: "CILSDK", type: .dynamic, targets: ["CILSDK"]),
+    ],
+    targets: [
+        // OpenBLAS is loaded at run time (dlopen) by this C shim, after it has chosen
+        // the right kernel family for the CPU: see Sources/CBLAS/include/cil_blas.h.
+        .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
+        // libffi, for calling plugin functions known only from a manifest.
+        .systemLibrary(name: "CLibFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
+        .target(
+            name: "CILEngine",
+            dependencies: ["CBLAS"]
+        ),
+        .target(name: "CILSDK", dependencies: ["CILEngine"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

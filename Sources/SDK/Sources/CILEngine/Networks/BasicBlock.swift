@@ -1,0 +1,42 @@
+/// The ResNet basic block of the CIL ResNets (SPEC.md 2.1):
+/// conv3×3(stride s) → BN → ReLU → conv3×3 → BN → + shortcut → ReLU (skipped when
+/// `isLast`). The shortcut is the identity, or conv1×1(stride s) → BN when the
+/// stride or the width changes (`downsample`, PyTorch's name).
+public final class BasicBlock: Layer {
+    public let conv1: Conv2d
+    public let bn1: BatchNorm2d
+    public let conv2: Conv2d
+    public let bn2: BatchNorm2d
+    public let downsample: (conv: Conv2d, bn: BatchNorm2d)?
+    /// No ReLU after the residual addition (the last block of the network).
+    public let isLast: Bool
+    public var isTraining = true
+
+    public init(_ inChannels: Int, _ outChannels: Int, stride: Int, isLast: Bool = false,
+                rng: inout RandomGenerator) {
+        conv1 = Conv2d(inChannels, outChannels, kernel: 3, stride: stride, padding: 1, rng: &rng)
+        bn1 = BatchNorm2d(outChannels)
+        conv2 = Conv2d(outChannels, outChannels, kernel: 3, stride: 1, padding: 1, rng: &rng)
+        bn2 = BatchNorm2d(outChannels)
+        if stride != 1 || inChannels != outChannels {
+            downsample = (Conv2d(inChannels, outChannels, kernel: 1, stride: stride, rng: &rng), BatchNorm2d(outChannels))
+        } else {
+            downsample = nil
+        }
+        self.isLast = isLast
+    }
+
+    public var children: [(String, any Layer)] {
+        var c: [(String, any Layer)] = [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2)]
+        if let d = downsample { c += [("downsample.0", d.conv), ("downsample.1", d.bn)] }
+        return c
+    }
+
+    /// [N, in, H, W] -> [N, out, H/s, W/s].
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let y = bn2(conv2(bn1(conv1(x)).relu()))
+        let shortcut = downsample.map { $0.bn($0.conv(x)) } ?? x
+        let sum = y + shortcut
+        return isLast ? sum : sum.relu()
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+
+// Element-wise ops: binary ops broadcast like NumPy; unary ops keep the shape.
+// Every gradient reduces back to its input's shape (sums over broadcast axes).
+
+extension Tensor {
+    /// Sums `self` (of a broadcast shape) down to `target` shape. No graph.
+    func sumToShape(_ target: [Int]) -> Tensor {
+        if target == shape { return self }
+        let out = Tensor.zeros(target)
+        let o = out.storage.pointer, g = storage.pointer
+        let st = ShapeMath.broadcastStrides(target, to: shape)
+        let zeros = [Int](repeating: 0, count: shape.count)
+        forEachBroadcastOffset(shape, st, zeros) { i, offT, _ in o[offT] += g[i] }
+        return out
+    }
+
+    /// The shared engine of the four broadcasting binary ops.
+    fileprivate static func binary(_ name: String, _ a: Tensor, _ b: Tensor,
+                                   _ f: @escaping (Float, Float) -> Float,
+                                   grads: @escaping (_ g: Tensor, _ a: Tensor, _ b: Tensor, _ out: Tensor) -> (Tensor?, Tensor?)) -> Tensor {
+        guard let outShape = ShapeMath.broadcast(a.shape, b.shape) else {
+            preconditionFailure("\(name): shapes \(a.shape) and \(b.shape) do not broadcast")
+        }
+        let storage = TensorStorage(uninitializedCount: Tensor.elementCount(outShape))
+        let o = storage.pointer, pa = a.storage.pointer, pb = b.storage.pointer
+        if a.shape == b.shape {
+            Parallel.forChunks(storage.count, grain: 1 << 14) { r in
+                for i in r { o[i] = f(pa[i], pb[i]) }
+            }
+        } else if b.count == 1 {
+            let s = pb[0]
+            Parallel.forChunks(storage.count, grain: 1 << 14) { r in
+                for i in r { o[i] = f(pa[i], s) }
+            }
+        } else if a.count == 1 {
+            let s = pa[0]
+            Parallel.forChunks(storage.count, grain: 1 << 14) { r in
+                for i in r { o[i] = f(s, pb[i]) }
+            }
+        } else {
+            let sa = ShapeMath.broadcastStrides(a.shape, to: outShape)
+            let sb = ShapeMath.broadcastStrides(b.shape, to: outShape)
+            forEachBroadcastOffset(outShape, sa, sb) { i, ia, ib in o[i] = f(pa[ia], pb[ib]) }
+        }
+        // The backward closure sees the result through a separate handle on the same
+        // storage: capturing the result itself would make a reference cycle.
+        let values = Tensor(shape: outShape, storage: storage)
+        return Tensor.result(name, shape: outShape, storage: storage, inputs: [a, b]) { g in
+            let (ga, gb) = grads(g, a, b, values)
+            return [a.requiresGrad ? ga?.sumToShape(a.shape) : nil,
+                    b.requiresGrad ? gb?.sumToShape(b.shape) : nil]
+        }
+    }
+
+    /// Element-wise map of `self` (and an optional broadcast partner) with no graph.
+    fileprivate func mapped(_ f: (Float) -> Float) -> Tensor {
+        let out = Tensor(uninitializedShape: shape)
+        let o = out.storage.pointer, p = storage.pointer
+        withoutActuallyEscaping(f) { f in
+            let box = UncheckedBox(f)
+            Parallel.forChunks(count, grain: 1 << 14) { r in
+                for i in r { o[i] = box.value(p[i]) }
+            }
+        }
+        return out
+    }
+
+    /// Element-wise combination of two equal-count tensors with no graph.
+    fileprivate func zipped(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+        precondition(other.count == count)
+        let out = Tensor(uninitializedShape: shape)
+        let o = out.storage.pointer, p = storage.pointer, q = other.storage.pointer
+        withoutActuallyEscaping(f) { f in
+            let box = UncheckedBox(f)
+            Parallel.forChunks(count, grain: 1 << 14) { r in
+                for i in r { o[i] = box.value(p[i], q[i]) }
+            }
+        }
+        return out
+    }
+
+    /// A unary op y = f(x) whose derivative is `dydx(x, y)`.
+    fileprivate func unary(_ name: String, _ f: @escaping (Float) -> Float,
+                           derivative: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
+        let y = mapped(f)
+        let x = self
+        return Tensor.result(name, shape: shape, storage: y.storage, inputs: [x]) { g in
+            let xy = x.zipped(y) { a, b in derivative(a, b) }
+            return [g.zipped(xy, *)]
+        }
+    }
+}
+
+// MARK: - Binary operators
+
+/// a + b, broadcasting.
+public func + (a: Tensor, b: Tensor) -> Tensor {
+    Tensor.binary("add", a, b, +) { g, _, _, _ in (g, g) }
+}
+
+/// a - b, broadcasting.
+public func - (a: Tensor, b: Tensor) -> Tensor {
+    Tensor.binary("sub", a, b, -) { g, _, _, _ in (g, g.mapped { -$0 }) }
+}
+
+/// a * b element-wise, broadcasting.
+public func * (a: Tensor, b: Tensor) -> Tensor {
+    Tensor.binary("mul", a, b, *) { g, a, b, _ in
+        (a.requiresGrad ? g * b.broadcastNoGrad(to: g.shape) : nil,
+         b.requiresGrad ? g * a.broadcastNoGrad(to: g.shape) : nil)
+    }
+}
+
+/// a / b element-wise, broadcasting.
+public func / (a: Tensor, b: Tensor) -> Tensor {
+    Tensor.binary("div", a, b, /) { g, a, b, out in
+        let bb = b.broadcastNoGrad(to: g.shape)
+        return (a.requiresGrad ? g / bb : nil,
+                b.requiresGrad ? (g * out / bb).mapped { -$0 } : nil)
+    }
+}
+
+public func + (a: Tensor, s: Float) -> Tensor { a + Tensor(scalar: s) }
+public func + (s: Float, a: Tensor) -> Tensor { Tensor(scalar: s) + a }
+public func - (a: Tensor, s: Float) -> Tensor { a + Tensor(scalar: -s) }
+public func - (s: Float, a: Tensor) -> Tensor { Tensor(scalar: s) - a }
+public func * (a: Tensor, s: Float) -> Tensor { a.scaled(by: s) }
+public func * (s: Float, a: Tensor) -> Tensor { a.scaled(by: s) }
+public func / (a: Tensor, s: Float) -> Tensor { a.scaled(by: 1 / s) }
+public prefix func - (a: Tensor) -> Tensor { a.scaled(by: -1) }
+
+extension Tensor {
+    /// A copy of `self` broadcast to `target` (no graph); self if already that shape.
+    func broadcastNoGrad(to target: [Int]) -> Tensor {
+        if shape == target { return self }
+        let out = Tensor(uninitializedShape: target)
+        let o = out.storage.pointer, p = storage.pointer
+        let s = ShapeMath.broadcastStrides(shape, to: target)
+        forEachBroadcastOffset(target, s, s) { i, j, _ in o[i] = p[j] }
+        return out
+    }
+
+    /// self * s for a constant s.
+    public func scaled(by s: Float) -> Tensor {
+        let y = mapped { $0 * s }
+        return Tensor.result("scale", shape: shape, storage: y.storage, inputs: [self]) { g in
+            [g.mapped { $0 * s }]
+        }
+    }
+
+    /// Multiplies channel c of an NCHW (or NC) tensor by `scale[c]`; `scale` has C
+    /// elements (any shape). Gradients flow to both.
+    public func channelScaled(by scale: Tensor) -> Tensor {
+        precondition(rank >= 2 && scale.count == shape[1],
+                     "channelScaled: \(scale.count) scales for shape \(shape)")
+        var bshape = [Int](repeating: 1, count: rank)
+        bshape[1] = shape[1]
+        return self * scale.reshaped(bshape)
+    }
+
+    // MARK: Unary ops
+
+    /// max(x, 0). The gradient at 0 is 0.
+    public func relu() -> Tensor {
+        let x = self
+        let y = mapped { Swift.max($0, 0) }
+        return Tensor.result("relu", shape: shape, storage: y.storage, inputs: [x]) { g in
+            [g.zipped(x) { gi, xi in xi > 0 ? gi : 0 }]
+        }
+    }
+
+    /// e^x.
+    public func exp() -> Tensor { unary("exp", { Foundation.exp($0) }, derivative: { _, y in y }) }
+
+    /// Natural logarithm.
+    public func log() -> Tensor { unary("log", { Foundation.log($0) }, derivative: { x, _ in 1 / x }) }
+
+    /// Square root (gradient 1/(2 sqrt x); infinite at 0).
+    public func sqrt() -> Tensor { unary("sqrt", { $0.squareRoot() }, derivative: { _, y in 0.5 / y }) }
+
+    /// x².
+    public func square() -> Tensor { unary("square", { $0 * $0 }, derivative: { x, _ in 2 * x }) }
+
+    /// |x| (gradient sign(x), 0 at 0).
+    public func abs() -> Tensor { unary("abs", { Swift.abs($0) }, derivative: { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) }) }
+
+    /// Clamps to [min, max] (either may be nil). As in PyTorch, the gradient passes
+    /// where min <= x <= max and is 0 outside.
+    public func clamped(min lo: Float? = nil, max hi: Float? = nil) -> Tensor {
+        let l = lo ?? -.infinity, h = hi ?? .infinity
+        return unary("clamp", { Swift.min(Swift.max($0, l), h) },
+                     derivative: { x, _ in x >= l && x <= h ? 1 : 0 })
+    }
+}
