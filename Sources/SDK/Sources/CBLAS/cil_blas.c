@@ -54,6 +54,11 @@ static void load_once(void) {
             strcpy(core_source, "detected");
         }
     }
+    /* The engine splits work across its own threads and calls BLAS from each of
+       them, so OpenBLAS itself runs single-threaded: its idle workers would
+       otherwise spin (sched_yield) on the cores the engine's threads need. */
+    if (getenv("OPENBLAS_NUM_THREADS") == NULL && getenv("OMP_NUM_THREADS") == NULL)
+        setenv("OPENBLAS_NUM_THREADS", "1", 1);
     /* CIL_OPENBLAS_LIBRARY names another build of OpenBLAS to load, if wanted. */
     const char *candidates[] = {getenv("CIL_OPENBLAS_LIBRARY"), "libopenblas.so.0",
                                 "libopenblas.so"};

@@ -36,22 +36,53 @@ public enum BLAS {
     }
 
     /// Row-major C = alpha * op(A) * op(B) + beta * C, op(A): M x K, op(B): K x N.
-    @inline(__always)
+    ///
+    /// Large products are split into column (or row) blocks computed on the engine's
+    /// threads, each a single-threaded OpenBLAS call (OpenBLAS runs with one thread:
+    /// see `cil_blas.c`). Each block is an independent GEMM over the full K, so the
+    /// result does not depend on the split.
     public static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                              alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                              b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
                              c: UnsafeMutablePointer<Float>, ldc: Int) {
-        cil_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha,
-                  a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        let workers = Parallel.threads
+        let flops = m * n * k
+        if workers <= 1 || flops < 1 << 21 || max(m, n) < 2 * 16 {
+            cil_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha,
+                      a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            return
+        }
+        let box = UncheckedBox((a, b, c))
+        if n >= m {
+            // Column blocks: C[:, j0..<j1] = op(A) · op(B)[:, j0..<j1]; multiples of 16.
+            let chunk = ((n + workers - 1) / workers + 15) / 16 * 16
+            Parallel.forEach((n + chunk - 1) / chunk) { w in
+                let (a, b, c) = box.value
+                let j0 = w * chunk, cols = min(chunk, n - j0)
+                let bBlock = transB ? b + j0 * ldb : b + j0
+                cil_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(cols), Int32(k), alpha,
+                          a, Int32(lda), bBlock, Int32(ldb), beta, c + j0, Int32(ldc))
+            }
+        } else {
+            // Row blocks: C[i0..<i1, :] = op(A)[i0..<i1, :] · op(B).
+            let chunk = ((m + workers - 1) / workers + 15) / 16 * 16
+            Parallel.forEach((m + chunk - 1) / chunk) { w in
+                let (a, b, c) = box.value
+                let i0 = w * chunk, rows = min(chunk, m - i0)
+                let aBlock = transA ? a + i0 : a + i0 * lda
+                cil_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(rows), Int32(n), Int32(k), alpha,
+                          aBlock, Int32(lda), b, Int32(ldb), beta, c + i0 * ldc, Int32(ldc))
+            }
+        }
     }
 }
 
 /// Process-wide engine settings.
 public enum Engine {
-    /// Uses `threads` threads for both the engine's kernels and BLAS calls.
+    /// Uses `threads` threads for the engine's kernels, including the blocks a
+    /// large GEMM is split into (OpenBLAS itself stays single-threaded).
     public static func configure(threads: Int) throws {
         try BLAS.load()
         Parallel.threads = threads
-        BLAS.threads = threads
     }
 }

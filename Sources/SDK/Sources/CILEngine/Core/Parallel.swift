@@ -1,12 +1,13 @@
 import Dispatch
+import Foundation
 import Synchronization
 
 /// Data-parallel loops over the engine's worker threads.
 public enum Parallel {
-    private static let threadCount = Atomic<Int>(2)
+    private static let threadCount = Atomic<Int>(ProcessInfo.processInfo.activeProcessorCount)
 
-    /// Threads used by the engine's own kernels (im2col, element-wise ops, BN).
-    /// Defaults to 2; `Engine.configure(threads:)` sets it together with BLAS.
+    /// Threads used by the engine's kernels (GEMM blocks, im2col, element-wise ops,
+    /// BN). Defaults to the number of active CPUs; `Engine.configure(threads:)` sets it.
     public static var threads: Int {
         get { threadCount.load(ordering: .relaxed) }
         set { threadCount.store(max(1, newValue), ordering: .relaxed) }

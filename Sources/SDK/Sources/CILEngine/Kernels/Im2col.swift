@@ -67,14 +67,21 @@ enum Im2col {
                 for v in 0..<g.kernelW {
                     let row = (c * g.kernelH + u) * g.kernelW + v
                     let src = col + row * NP + n * P
+                    // Output columns j whose input column j·s − p + v lies inside.
+                    let jLo = max(0, (p - v + s - 1) / s)
+                    let lastInside = g.width - 1 + p - v
+                    let jHi = lastInside < 0 ? 0 : min(ow, lastInside / s + 1)
+                    if jHi <= jLo { continue }
                     for i in 0..<oh {
                         let h = i * s - p + u
                         if h < 0 || h >= g.height { continue }
-                        let d = dst + h * g.width
                         let sr = src + i * ow
-                        for j in 0..<ow {
-                            let w = j * s - p + v
-                            if w >= 0 && w < g.width { d[w] += sr[j] }
+                        if s == 1 {
+                            let d = dst + h * g.width + (v - p)
+                            for j in jLo..<jHi { d[j] += sr[j] }
+                        } else {
+                            let d = dst + h * g.width
+                            for j in jLo..<jHi { d[j * s - p + v] += sr[j] }
                         }
                     }
                 }
