@@ -4,11 +4,15 @@
 // the host and every plugin share ONE libCILSDK.so (see README.md, "Layout").
 import PackageDescription
 
+/// The built-in plugins: target `X` lives in Sources/Plugins/X and builds
+/// libCILPluginX.so next to the cil binary, where the host finds it.
+let builtInPlugins = ["ICaRL", "LUCIR", "PODNet", "Free", "Fixed", "ScaleShift"]
+
 let package = Package(
     name: "cil",
     products: [
         .executable(name: "cil", targets: ["Host"]),
-    ],
+    ] + builtInPlugins.map { .library(name: "CILPlugin\($0)", type: .dynamic, targets: [$0]) },
     dependencies: [
         .package(path: "Sources/SDK"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -22,11 +26,13 @@ let package = Package(
             ],
             path: "Sources/Host"
         ),
+    ] + builtInPlugins.map {
+        .target(name: $0, dependencies: [.product(name: "CILSDK", package: "SDK")], path: "Sources/Plugins/\($0)")
+    } + [
         .testTarget(
             name: "EngineTests",
             dependencies: [.product(name: "CILSDK", package: "SDK")],
-            path: "Tests/EngineTests",
-            resources: []
+            path: "Tests/EngineTests"
         ),
         .testTarget(
             name: "HostTests",

@@ -19,7 +19,9 @@ let package = Package(
             name: "CILEngine",
             dependencies: ["CBLAS"]
         ),
-        .target(name: "CILSDK", dependencies: ["CILEngine"]),
+        // The plugin ABI header (cil_plugin.h), for Swift and C plugins alike.
+        .target(name: "CILPluginABI"),
+        .target(name: "CILSDK", dependencies: ["CILEngine", "CILPluginABI", "CLibFFI"]),
     ],
     swiftLanguageModes: [.v6]
 )

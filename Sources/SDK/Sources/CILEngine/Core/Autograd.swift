@@ -37,10 +37,12 @@ public func withNoGrad<R>(_ body: () throws -> R) rethrows -> R {
 }
 
 extension Tensor {
-    /// Builds an op's result, recording `backward` when any input needs a gradient.
+    /// Builds an op's result, recording `backward` when any input needs a gradient:
+    /// the way to add an op of your own. `storage` holds the forward values;
     /// `backward` receives the result's gradient and returns one gradient (or nil)
-    /// per input, each of that input's shape. It runs without recording.
-    static func result(_ name: String, shape: [Int], storage: TensorStorage, inputs: [Tensor],
+    /// per input, each with that input's element count. It runs without recording,
+    /// and must not capture the result itself (capture a handle on `storage`).
+    public static func result(_ name: String, shape: [Int], storage: TensorStorage, inputs: [Tensor],
                        backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
         let out = Tensor(shape: shape, storage: storage)
         if GradMode.enabled, inputs.contains(where: { $0.requiresGrad }) {

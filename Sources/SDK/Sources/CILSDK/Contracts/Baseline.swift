@@ -1,0 +1,181 @@
+/// What one forward pass of a model gives a baseline's loss.
+public struct ModelOutputs {
+    /// The head's scores over the classes seen by that model, [B, C].
+    public var logits: Tensor
+    /// Pooled features that feed the head, [B, D] (the aggregated feature on MANets).
+    public var features: Tensor
+    /// The output map of every level, in order (aggregated on MANets); the last level
+    /// includes pooling on the CIFAR ResNet, so its map is [B, D].
+    public var levelMaps: [Tensor]
+    /// The head's extras (e.g. "cosines").
+    public var headExtras: [String: Tensor]
+
+    public init(logits: Tensor, features: Tensor, levelMaps: [Tensor], headExtras: [String: Tensor] = [:]) {
+        self.logits = logits
+        self.features = features
+        self.levelMaps = levelMaps
+        self.headExtras = headExtras
+    }
+}
+
+/// One training batch as a baseline's loss sees it.
+public struct BatchContext {
+    /// 0-based phase index.
+    public var phase: Int
+    /// Old, new and seen classes of this phase.
+    public var classes: ClassCounts
+    /// Mapped labels, one per row.
+    public var targets: [Int]
+    /// The model being trained (gradients flow).
+    public var current: ModelOutputs
+    /// The frozen previous-phase model in evaluation mode (constants, no gradient);
+    /// nil in phase 0.
+    public var previous: ModelOutputs?
+
+    public init(phase: Int, classes: ClassCounts, targets: [Int], current: ModelOutputs, previous: ModelOutputs?) {
+        self.phase = phase
+        self.classes = classes
+        self.targets = targets
+        self.current = current
+        self.previous = previous
+    }
+}
+
+/// A baseline's loss for a batch: the scalar to minimise and named parts for logs.
+public struct LossOutput {
+    public var total: Tensor
+    public var components: [String: Float]
+
+    public init(total: Tensor, components: [String: Float] = [:]) {
+        self.total = total
+        self.components = components
+    }
+}
+
+/// The run-wide facts a baseline may depend on.
+public struct RunSetting: Sendable, Codable, Equatable {
+    /// Dataset name ("cifar100", "imagefolder", "synthetic").
+    public var dataset: String
+    /// Classes learned in phase 0 and in each later phase.
+    public var classesPerPhase: [Int]
+    /// Faithful to the original code's quirks, or corrected.
+    public var mode: FidelityMode
+    /// The run's seed.
+    public var seed: UInt64
+
+    public init(dataset: String, classesPerPhase: [Int], mode: FidelityMode, seed: UInt64) {
+        self.dataset = dataset
+        self.classesPerPhase = classesPerPhase
+        self.mode = mode
+        self.seed = seed
+    }
+}
+
+/// Services the host offers a baseline when a phase starts.
+public struct PhaseStartContext {
+    public var phase: Int
+    public var classes: ClassCounts
+    /// The head, already expanded by `classes.new` classes in phases >= 1.
+    public var head: any ClassifierHead
+    /// Pooled features [n, D] of every training image of class `label` (mapped),
+    /// under the test transform, from the current network before training (the
+    /// aggregated feature on MANets), computed without gradients. For imprinting.
+    public var trainingFeatures: (_ label: Int) throws -> Tensor
+    /// A seed for this phase's random choices (k-means starts, ...).
+    public var seed: UInt64
+
+    public init(phase: Int, classes: ClassCounts, head: any ClassifierHead,
+                trainingFeatures: @escaping (Int) throws -> Tensor, seed: UInt64) {
+        self.phase = phase
+        self.classes = classes
+        self.head = head
+        self.trainingFeatures = trainingFeatures
+        self.seed = seed
+    }
+}
+
+/// A request to train only the head on the exemplar memory (e.g. PODNet's
+/// class-balanced finetuning), run by the host's loop.
+public struct HeadFinetuning {
+    public var epochs: Int
+    public var learningRate: Float
+    public var weightDecay: Float
+    public var batchSize: Int
+    /// The loss per batch (the host fills `BatchContext`; `previous` is nil).
+    public var loss: (BatchContext) throws -> LossOutput
+
+    public init(epochs: Int, learningRate: Float, weightDecay: Float = 0, batchSize: Int = 128,
+                loss: @escaping (BatchContext) throws -> LossOutput) {
+        self.epochs = epochs
+        self.learningRate = learningRate
+        self.weightDecay = weightDecay
+        self.batchSize = batchSize
+        self.loss = loss
+    }
+}
+
+/// Services the host offers a baseline when a phase ends (after training, before
+/// exemplar selection and evaluation).
+public struct PhaseEndContext {
+    public var phase: Int
+    public var classes: ClassCounts
+    public var head: any ClassifierHead
+    /// Trains the head alone on the class-balanced exemplar memory.
+    public var finetuneHead: (HeadFinetuning) throws -> Void
+
+    public init(phase: Int, classes: ClassCounts, head: any ClassifierHead,
+                finetuneHead: @escaping (HeadFinetuning) throws -> Void) {
+        self.phase = phase
+        self.classes = classes
+        self.head = head
+        self.finetuneHead = finetuneHead
+    }
+}
+
+/// Training rules a baseline asks of the host's loop.
+public struct TrainingPolicy: Sendable, Equatable {
+    /// Clamp every parameter gradient into this range before the step (PODNet: ±5).
+    public var gradientClamp: ClosedRange<Float>?
+
+    public init(gradientClamp: ClosedRange<Float>? = nil) {
+        self.gradientClamp = gradientClamp
+    }
+}
+
+/// A class-incremental method (iCaRL, LUCIR, PODNet, ...). The host owns the loop:
+/// phases, epochs, batches, optimizer steps, α updates, exemplars, evaluation and
+/// metrics. A baseline supplies only what differs between methods: its head, its
+/// phase-start work (imprinting), its loss, and optional phase-end work.
+///
+/// Lifecycle per run: `init` once; `makeHead` once (phase 0); then per phase p:
+/// (p >= 1: head.expand) → `phaseWillStart` → training batches calling `loss` →
+/// `phaseDidEnd` → exemplars and evaluation by the host.
+public protocol Baseline: AnyObject {
+    /// Name (`--baseline NAME`), version and summary.
+    static var info: PluginInfo { get }
+    /// Options (`--baseline-option NAME=VALUE`), with defaults and help.
+    static var options: [OptionSpec] { get }
+
+    /// A baseline configured with checked options for a run.
+    init(options: PluginOptions, setting: RunSetting) throws
+
+    /// The head for phase 0, scoring `classCount` classes from `featureDimension`-d features.
+    func makeHead(featureDimension: Int, classCount: Int, rng: inout RandomGenerator) throws -> any ClassifierHead
+
+    /// Phase-start work after the host expanded the head (e.g. imprint new rows).
+    func phaseWillStart(_ context: PhaseStartContext) throws
+
+    /// The loss of one training batch.
+    func loss(_ batch: BatchContext) throws -> LossOutput
+
+    /// Phase-end work (default: none).
+    func phaseDidEnd(_ context: PhaseEndContext) throws
+
+    /// Rules for the host's loop (default: none).
+    var trainingPolicy: TrainingPolicy { get }
+}
+
+extension Baseline {
+    public func phaseDidEnd(_ context: PhaseEndContext) throws {}
+    public var trainingPolicy: TrainingPolicy { TrainingPolicy() }
+}
