@@ -35,6 +35,11 @@ let package = Package(
             path: "Tests/EngineTests"
         ),
         .testTarget(
+            name: "DataTests",
+            dependencies: [.product(name: "CILSDK", package: "SDK")],
+            path: "Tests/DataTests"
+        ),
+        .testTarget(
             name: "HostTests",
             dependencies: ["Host"],
             path: "Tests/HostTests"
