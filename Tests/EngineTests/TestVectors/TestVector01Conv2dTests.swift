@@ -10,7 +10,7 @@ struct TestVectorConv2dTests {
 
     @Test("file holds exactly the tested cases")
     func coversEveryCase() throws {
-        try expectCaseNames(Self.file, Self.caseNames)
+        try expectVectorCaseNames(Self.file, Self.caseNames)
     }
 
     @Test("conv2d output and gradients", arguments: caseNames)
@@ -21,10 +21,10 @@ struct TestVectorConv2dTests {
         let x = try c.input("x").tensor(requiresGrad: true)
         let w = try c.input("weight").tensor(requiresGrad: true)
         let y = Tensor.conv2d(x, weight: w, stride: try c.intParam("stride"), padding: try c.intParam("padding"))
-        expectClose(y, try c.output("y"), tol, c.label("y"))
+        expectVectorClose(y, try c.output("y"), tol, c.label("y"))
         y.backward(try c.upstream("y"))
-        expectKeys(c, "grads", ["x", "weight"])
-        expectClose(x.grad, try c.grad("x"), tol, c.label("grad x"))
-        expectClose(w.grad, try c.grad("weight"), tol, c.label("grad weight"))
+        expectVectorKeys(c, "grads", ["x", "weight"])
+        expectVectorClose(x.grad, try c.grad("x"), tol, c.label("grad x"))
+        expectVectorClose(w.grad, try c.grad("weight"), tol, c.label("grad weight"))
     }
 }

@@ -10,7 +10,7 @@ struct TestVectorBatchNormTests {
 
     @Test("file holds exactly the tested cases")
     func coversEveryCase() throws {
-        try expectCaseNames(Self.file, ["train", "eval_after_update", "train_n2_default_buffers"])
+        try expectVectorCaseNames(Self.file, ["train", "eval_after_update", "train_n2_default_buffers"])
     }
 
     /// Runs one case; training mode also checks the updated running buffers.
@@ -26,10 +26,10 @@ struct TestVectorBatchNormTests {
         let momentum = training ? try c.floatParam("momentum") : 0.1
         let y = Tensor.batchNorm(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
                                  training: training, momentum: momentum, eps: eps)
-        expectClose(y, try c.output("y"), tol, c.label("y"))
+        expectVectorClose(y, try c.output("y"), tol, c.label("y"))
         if training {
-            expectClose(runningMean, try c.output("running_mean_after"), tol, c.label("running_mean after"))
-            expectClose(runningVar, try c.output("running_var_after"), tol, c.label("running_var after"))
+            expectVectorClose(runningMean, try c.output("running_mean_after"), tol, c.label("running_mean after"))
+            expectVectorClose(runningVar, try c.output("running_var_after"), tol, c.label("running_var after"))
             // The batch statistics (intermediates) from plain reductions of x.
             let n = Float(x.shape[0] * x.shape[2] * x.shape[3])
             let (mean, varBiased) = withNoGrad { () -> (Tensor, Tensor) in
@@ -37,22 +37,22 @@ struct TestVectorBatchNormTests {
                 let v = (x - m.reshaped([1, -1, 1, 1])).square().mean(axes: [0, 2, 3])
                 return (m, v)
             }
-            expectClose(mean, try c.output("batch_mean"), tol, c.label("batch_mean"))
-            expectClose(varBiased, try c.output("batch_var_biased"), tol, c.label("batch_var_biased"))
-            expectClose(varBiased.scalars.map { $0 * n / (n - 1) }, try c.output("batch_var_unbiased").values,
-                        tol, c.label("batch_var_unbiased"))
+            expectVectorClose(mean, try c.output("batch_mean"), tol, c.label("batch_mean"))
+            expectVectorClose(varBiased, try c.output("batch_var_biased"), tol, c.label("batch_var_biased"))
+            let unbiased = varBiased.scalars.map { $0 * n / (n - 1) }
+            expectVectorClose(unbiased, try c.output("batch_var_unbiased").values, tol, c.label("batch_var_unbiased"))
             // num_batches_tracked: the engine keeps no counter (unused when momentum is set).
             #expect(try c.output("num_batches_tracked_after").ints(c.label("num_batches_tracked_after")) == [1])
         } else {
             // Eval mode leaves the buffers alone.
-            expectClose(runningMean, try c.input("running_mean"), .exact, c.label("running_mean unchanged"))
-            expectClose(runningVar, try c.input("running_var"), .exact, c.label("running_var unchanged"))
+            expectVectorClose(runningMean, try c.input("running_mean"), .exact, c.label("running_mean unchanged"))
+            expectVectorClose(runningVar, try c.input("running_var"), .exact, c.label("running_var unchanged"))
         }
         y.backward(try c.upstream("y"))
-        expectKeys(c, "grads", ["x", "weight", "bias"])
-        expectClose(x.grad, try c.grad("x"), tol, c.label("grad x"))
-        expectClose(gamma.grad, try c.grad("weight"), tol, c.label("grad weight"))
-        expectClose(beta.grad, try c.grad("bias"), tol, c.label("grad bias"))
+        expectVectorKeys(c, "grads", ["x", "weight", "bias"])
+        expectVectorClose(x.grad, try c.grad("x"), tol, c.label("grad x"))
+        expectVectorClose(gamma.grad, try c.grad("weight"), tol, c.label("grad weight"))
+        expectVectorClose(beta.grad, try c.grad("bias"), tol, c.label("grad bias"))
         #expect(runningMean.grad == nil && runningVar.grad == nil, "running buffers are never differentiated")
     }
 
@@ -70,9 +70,9 @@ struct TestVectorBatchNormTests {
         let f = try TestVectors.load(Self.file)
         let train = try f.case("train"), eval = try f.case("eval_after_update")
         // Same x, γ, β; the eval buffers are train's updated buffers.
-        expectClose(try eval.input("x").values, try train.input("x").values, .exact, eval.label("x = train x"))
-        expectClose(try eval.input("weight").values, try train.input("weight").values, .exact, eval.label("weight"))
-        expectClose(try eval.input("bias").values, try train.input("bias").values, .exact, eval.label("bias"))
+        expectVectorClose(try eval.input("x").values, try train.input("x").values, .exact, eval.label("x = train x"))
+        expectVectorClose(try eval.input("weight").values, try train.input("weight").values, .exact, eval.label("weight"))
+        expectVectorClose(try eval.input("bias").values, try train.input("bias").values, .exact, eval.label("bias"))
         // Run train through the engine and feed its buffers to eval.
         let runningMean = try train.input("running_mean").tensor()
         let runningVar = try train.input("running_var").tensor()
@@ -80,11 +80,11 @@ struct TestVectorBatchNormTests {
                              beta: try train.input("bias").tensor(), runningMean: runningMean,
                              runningVar: runningVar, training: true,
                              momentum: try train.floatParam("momentum"), eps: try train.floatParam("eps"))
-        expectClose(runningMean, try eval.input("running_mean"), eval.tolerance, eval.label("engine running_mean"))
-        expectClose(runningVar, try eval.input("running_var"), eval.tolerance, eval.label("engine running_var"))
+        expectVectorClose(runningMean, try eval.input("running_mean"), eval.tolerance, eval.label("engine running_mean"))
+        expectVectorClose(runningVar, try eval.input("running_var"), eval.tolerance, eval.label("engine running_var"))
         let y = Tensor.batchNorm(try eval.input("x").tensor(), gamma: try eval.input("weight").tensor(),
                                  beta: try eval.input("bias").tensor(), runningMean: runningMean,
                                  runningVar: runningVar, training: false, eps: try eval.floatParam("eps"))
-        expectClose(y, try eval.output("y"), eval.tolerance, eval.label("y from engine buffers"))
+        expectVectorClose(y, try eval.output("y"), eval.tolerance, eval.label("y from engine buffers"))
     }
 }

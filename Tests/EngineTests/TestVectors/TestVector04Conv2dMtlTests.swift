@@ -11,7 +11,7 @@ struct TestVectorConv2dMtlTests {
 
     @Test("file holds exactly the tested cases")
     func coversEveryCase() throws {
-        try expectCaseNames(Self.file, Self.caseNames)
+        try expectVectorCaseNames(Self.file, Self.caseNames)
     }
 
     @Test("Conv2dMtl output, effective weight and gradients", arguments: caseNames)
@@ -23,13 +23,13 @@ struct TestVectorConv2dMtlTests {
         let mtl = try c.input("mtl_weight").tensor(requiresGrad: true)
         #expect(mtl.shape == [weight.shape[0], weight.shape[1], 1, 1])
         let effective = weight * mtl
-        expectClose(effective, try c.output("effective_weight"), tol, c.label("effective_weight"))
+        expectVectorClose(effective, try c.output("effective_weight"), tol, c.label("effective_weight"))
         let y = Tensor.conv2d(x, weight: effective, stride: try c.intParam("stride"), padding: try c.intParam("padding"))
-        expectClose(y, try c.output("y"), tol, c.label("y"))
+        expectVectorClose(y, try c.output("y"), tol, c.label("y"))
         y.backward(try c.upstream("y"))
-        expectKeys(c, "grads", ["x", "mtl_weight"])
-        expectClose(x.grad, try c.grad("x"), tol, c.label("grad x"))
-        expectClose(mtl.grad, try c.grad("mtl_weight"), tol, c.label("grad mtl_weight"))
+        expectVectorKeys(c, "grads", ["x", "mtl_weight"])
+        expectVectorClose(x.grad, try c.grad("x"), tol, c.label("grad x"))
+        expectVectorClose(mtl.grad, try c.grad("mtl_weight"), tol, c.label("grad mtl_weight"))
         #expect(weight.grad == nil, "the frozen weight gets no gradient")
     }
 }

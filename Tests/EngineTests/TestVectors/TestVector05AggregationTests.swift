@@ -10,7 +10,7 @@ struct TestVectorAggregationTests {
 
     @Test("file holds exactly the tested cases")
     func coversEveryCase() throws {
-        try expectCaseNames(Self.file, Self.caseNames)
+        try expectVectorCaseNames(Self.file, Self.caseNames)
     }
 
     @Test("alpha*B1 + (1-alpha)*B2: output and gradients", arguments: caseNames)
@@ -22,11 +22,11 @@ struct TestVectorAggregationTests {
         let b2 = try c.input("b2_out").tensor(requiresGrad: true)
         #expect(alpha.shape == [1])
         let x = alpha * b1 + (1 - alpha) * b2
-        expectClose(x, try c.output("x"), tol, c.label("x"))
+        expectVectorClose(x, try c.output("x"), tol, c.label("x"))
         x.backward(try c.upstream("x"))
-        expectKeys(c, "grads", ["alpha", "b1_out", "b2_out"])
-        expectClose(alpha.grad, try c.grad("alpha"), tol, c.label("grad alpha"))
-        expectClose(b1.grad, try c.grad("b1_out"), tol, c.label("grad b1_out"))
-        expectClose(b2.grad, try c.grad("b2_out"), tol, c.label("grad b2_out"))
+        expectVectorKeys(c, "grads", ["alpha", "b1_out", "b2_out"])
+        expectVectorClose(alpha.grad, try c.grad("alpha"), tol, c.label("grad alpha"))
+        expectVectorClose(b1.grad, try c.grad("b1_out"), tol, c.label("grad b1_out"))
+        expectVectorClose(b2.grad, try c.grad("b2_out"), tol, c.label("grad b2_out"))
     }
 }

@@ -10,7 +10,7 @@ struct TestVectorCrossEntropyKDTests {
 
     @Test("file holds exactly the tested cases")
     func coversEveryCase() throws {
-        try expectCaseNames(Self.file, ["cross_entropy_mean", "icarl_kd", "icarl_total"])
+        try expectVectorCaseNames(Self.file, ["cross_entropy_mean", "icarl_kd", "icarl_total"])
     }
 
     /// iCaRL's KD term on the engine: distillationKL (reduction .mean) · T²·β·C_old.
@@ -39,7 +39,8 @@ struct TestVectorCrossEntropyKDTests {
     /// before backward() runs: the gradient reads foreign memory. The forward value
     /// is right. Intermittent because the reuse depends on the pool's history.
     static let knownIssue: Comment = """
-        distillationKL gradient wrong: klDivergence's backward reads target through a dangling         pointer (Sources/SDK/Sources/CILEngine/Ops/Tensor+Losses.swift, klDivergence)
+        distillationKL gradient wrong: klDivergence's backward reads target through a dangling \
+        pointer (Sources/SDK/Sources/CILEngine/Ops/Tensor+Losses.swift, klDivergence)
         """
 
     @Test("cross_entropy_mean: loss and gradient")
@@ -47,10 +48,10 @@ struct TestVectorCrossEntropyKDTests {
         let c = try TestVectors.loadCase(Self.file, "cross_entropy_mean")
         let z = try c.input("outputs").tensor(requiresGrad: true)
         let loss = Tensor.crossEntropy(logits: z, targets: try c.intInput("targets"))
-        expectClose(loss, try c.output("loss"), c.tolerance, c.label("loss"))
+        expectVectorClose(loss, try c.output("loss"), c.tolerance, c.label("loss"))
         loss.backward(try c.upstream("loss"))
-        expectKeys(c, "grads", ["outputs"])
-        expectClose(z.grad, try c.grad("outputs"), c.tolerance, c.label("grad outputs"))
+        expectVectorKeys(c, "grads", ["outputs"])
+        expectVectorClose(z.grad, try c.grad("outputs"), c.tolerance, c.label("grad outputs"))
     }
 
     @Test("icarl_kd: loss and gradient (new-class columns get 0)")
@@ -59,12 +60,12 @@ struct TestVectorCrossEntropyKDTests {
         let z = try c.input("outputs").tensor(requiresGrad: true)
         let zOld = try c.input("ref_outputs").tensor(requiresGrad: true)
         let loss = try icarlKD(z, zOld, c)
-        expectClose(loss, try c.output("loss"), c.tolerance, c.label("loss"))
+        expectVectorClose(loss, try c.output("loss"), c.tolerance, c.label("loss"))
         loss.backward(try c.upstream("loss"))
-        expectKeys(c, "grads", ["outputs"])
+        expectVectorKeys(c, "grads", ["outputs"])
         let expectedGrad = try c.grad("outputs")
         withKnownIssue(Self.knownIssue, isIntermittent: true) {
-            expectClose(z.grad, expectedGrad, c.tolerance, c.label("grad outputs (distillationKL)"))
+            expectVectorClose(z.grad, expectedGrad, c.tolerance, c.label("grad outputs (distillationKL)"))
         }
         #expect(zOld.grad == nil, "the teacher logits are detached")
     }
@@ -74,9 +75,9 @@ struct TestVectorCrossEntropyKDTests {
         let c = try TestVectors.loadCase(Self.file, "icarl_kd")
         let z = try c.input("outputs").tensor(requiresGrad: true)
         let (loss, q) = try icarlKDHeldTarget(z, try c.input("ref_outputs").tensor(), c)
-        expectClose(loss, try c.output("loss"), c.tolerance, c.label("loss (klDivergence)"))
+        expectVectorClose(loss, try c.output("loss"), c.tolerance, c.label("loss (klDivergence)"))
         loss.backward(try c.upstream("loss"))
-        expectClose(z.grad, try c.grad("outputs"), c.tolerance, c.label("grad outputs (klDivergence, target held)"))
+        expectVectorClose(z.grad, try c.grad("outputs"), c.tolerance, c.label("grad outputs (klDivergence, target held)"))
         withExtendedLifetime(q) {}
     }
 
@@ -89,14 +90,14 @@ struct TestVectorCrossEntropyKDTests {
         let kd = try icarlKD(z, zOld, c)
         let ce = Tensor.crossEntropy(logits: z, targets: try c.intInput("targets"))
         let loss = kd + ce
-        expectClose(kd, try c.output("loss_kd"), tol, c.label("loss_kd"))
-        expectClose(ce, try c.output("loss_ce"), tol, c.label("loss_ce"))
-        expectClose(loss, try c.output("loss"), tol, c.label("loss"))
+        expectVectorClose(kd, try c.output("loss_kd"), tol, c.label("loss_kd"))
+        expectVectorClose(ce, try c.output("loss_ce"), tol, c.label("loss_ce"))
+        expectVectorClose(loss, try c.output("loss"), tol, c.label("loss"))
         loss.backward(try c.upstream("loss"))
-        expectKeys(c, "grads", ["outputs"])
+        expectVectorKeys(c, "grads", ["outputs"])
         let expectedGrad = try c.grad("outputs")
         withKnownIssue(Self.knownIssue, isIntermittent: true) {
-            expectClose(z.grad, expectedGrad, tol, c.label("grad outputs (distillationKL)"))
+            expectVectorClose(z.grad, expectedGrad, tol, c.label("grad outputs (distillationKL)"))
         }
     }
 }

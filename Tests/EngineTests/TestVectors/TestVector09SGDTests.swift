@@ -11,7 +11,7 @@ struct TestVectorSGDTests {
 
     @Test("file holds exactly the tested cases")
     func coversEveryCase() throws {
-        try expectCaseNames(Self.file, ["two_groups_three_steps", "alpha_fusion_lr_1e-8", "alpha_fusion_lr_1e-5"])
+        try expectVectorCaseNames(Self.file, ["two_groups_three_steps", "alpha_fusion_lr_1e-8", "alpha_fusion_lr_1e-5"])
     }
 
     /// The case's parameter groups as (names, group) pairs, with fresh parameters.
@@ -69,9 +69,9 @@ struct TestVectorSGDTests {
                 let wantParam = try VectorTensor(try #require(want[name]?["param"]), what: label)
                 let wantBufferJSON = try #require(want[name]?["momentum_buffer"])
                 if exact {
-                    expectBitEqual(param, wantParam.values, label + ".param")
+                    expectVectorBitEqual(param, wantParam.values, label + ".param")
                 } else {
-                    expectClose(param, wantParam.values, shape: wantParam.shape, c.tolerance, label + ".param")
+                    expectVectorClose(param, wantParam.values, shape: wantParam.shape, c.tolerance, label + ".param")
                 }
                 if wantBufferJSON.isNull {
                     #expect(buffer == nil, "\(label): PyTorch has no momentum buffer here")
@@ -82,10 +82,10 @@ struct TestVectorSGDTests {
                         continue
                     }
                     if exact {
-                        expectBitEqual(buffer, wantBuffer.values, label + ".momentum_buffer")
+                        expectVectorBitEqual(buffer, wantBuffer.values, label + ".momentum_buffer")
                     } else {
-                        expectClose(buffer, wantBuffer.values, shape: wantBuffer.shape, c.tolerance,
-                                    label + ".momentum_buffer")
+                        expectVectorClose(buffer, wantBuffer.values, shape: wantBuffer.shape, c.tolerance,
+                                          label + ".momentum_buffer")
                     }
                 }
             }
@@ -102,7 +102,7 @@ struct TestVectorSGDTests {
         for name in ["w_d", "w_e"] {
             let start = try VectorTensor(try #require(initial[name]), what: name).values
             for state in trajectory {
-                expectBitEqual(try #require(state[name]).0, start, c.label("\(name) unchanged"))
+                expectVectorBitEqual(try #require(state[name]).0, start, c.label("\(name) unchanged"))
             }
         }
         #expect(trajectory.allSatisfy { $0["w_d"]?.1 == nil })

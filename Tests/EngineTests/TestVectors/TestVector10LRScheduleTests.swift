@@ -12,7 +12,7 @@ struct TestVectorLRScheduleTests {
 
     @Test("file holds exactly the tested cases")
     func coversEveryCase() throws {
-        try expectCaseNames(Self.file, Self.caseNames)
+        try expectVectorCaseNames(Self.file, Self.caseNames)
     }
 
     @Test("lr_faithful and lr_unshifted for every epoch", arguments: caseNames)
@@ -35,7 +35,7 @@ struct TestVectorLRScheduleTests {
         let epochs = try c.intParam("epochs")
         let faithful = (0..<epochs).map { schedule.learningRate(epoch: $0, stepping: .faithful) }
         let corrected = (0..<epochs).map { schedule.learningRate(epoch: $0, stepping: .corrected) }
-        expectClose(faithful, try c.output("lr_faithful").values, c.tolerance, c.label("lr_faithful"))
-        expectClose(corrected, try c.output("lr_unshifted").values, c.tolerance, c.label("lr_unshifted"))
+        expectVectorClose(faithful, try c.output("lr_faithful").values, c.tolerance, c.label("lr_faithful"))
+        expectVectorClose(corrected, try c.output("lr_unshifted").values, c.tolerance, c.label("lr_unshifted"))
     }
 }

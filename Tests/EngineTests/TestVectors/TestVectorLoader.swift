@@ -28,15 +28,15 @@ struct TestVectorError: Error, CustomStringConvertible {
 // MARK: - Minimal JSON (numbers kept as text)
 
 /// A JSON value. Numbers keep their literal text so that they can be parsed as Float.
-enum JSONValue {
+enum VectorJSON {
     case null
     case bool(Bool)
     case number(String)
     case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
+    case array([VectorJSON])
+    case object([String: VectorJSON])
 
-    subscript(key: String) -> JSONValue? {
+    subscript(key: String) -> VectorJSON? {
         if case .object(let o) = self { return o[key] }
         return nil
     }
@@ -46,12 +46,12 @@ enum JSONValue {
         return false
     }
 
-    var arrayValue: [JSONValue]? {
+    var arrayValue: [VectorJSON]? {
         if case .array(let a) = self { return a }
         return nil
     }
 
-    var objectValue: [String: JSONValue]? {
+    var objectValue: [String: VectorJSON]? {
         if case .object(let o) = self { return o }
         return nil
     }
@@ -84,12 +84,12 @@ enum JSONValue {
 }
 
 /// A strict recursive-descent JSON parser over UTF-8 bytes.
-struct JSONParser {
+struct VectorJSONParser {
     private let bytes: [UInt8]
     private var i = 0
 
-    static func parse(_ data: Data) throws -> JSONValue {
-        var p = JSONParser(bytes: [UInt8](data))
+    static func parse(_ data: Data) throws -> VectorJSON {
+        var p = VectorJSONParser(bytes: [UInt8](data))
         p.skipWhitespace()
         let v = try p.value()
         p.skipWhitespace()
@@ -114,7 +114,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func value() throws -> JSONValue {
+    private mutating func value() throws -> VectorJSON {
         guard i < bytes.count else { throw error("unexpected end") }
         switch bytes[i] {
         case UInt8(ascii: "{"): return try object()
@@ -127,9 +127,9 @@ struct JSONParser {
         }
     }
 
-    private mutating func object() throws -> JSONValue {
+    private mutating func object() throws -> VectorJSON {
         i += 1
-        var out: [String: JSONValue] = [:]
+        var out: [String: VectorJSON] = [:]
         skipWhitespace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(out) }
         while true {
@@ -148,9 +148,9 @@ struct JSONParser {
         }
     }
 
-    private mutating func array() throws -> JSONValue {
+    private mutating func array() throws -> VectorJSON {
         i += 1
-        var out: [JSONValue] = []
+        var out: [VectorJSON] = []
         skipWhitespace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(out) }
         while true {
@@ -209,7 +209,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func number() throws -> JSONValue {
+    private mutating func number() throws -> VectorJSON {
         let start = i
         while i < bytes.count {
             let b = bytes[i]
@@ -235,7 +235,7 @@ struct VectorTensor {
     /// The data as integers, for tensors with `"dtype": "int64"`.
     let integers: [Int]?
 
-    init(_ json: JSONValue, what: String) throws {
+    init(_ json: VectorJSON, what: String) throws {
         guard let shapeJSON = json["shape"]?.arrayValue, let dataJSON = json["data"]?.arrayValue else {
             throw TestVectorError("\(what) is not a {shape, data} tensor")
         }
@@ -281,11 +281,11 @@ struct VectorTensor {
 }
 
 /// The element-wise test |actual − expected| ≤ atol + rtol·|expected|.
-struct Tolerance: CustomStringConvertible {
+struct VectorTolerance: CustomStringConvertible {
     var rtol: Float
     var atol: Float
 
-    static let exact = Tolerance(rtol: 0, atol: 0)
+    static let exact = VectorTolerance(rtol: 0, atol: 0)
 
     func bound(_ expected: Float) -> Float { atol + rtol * Swift.abs(expected) }
 
@@ -297,8 +297,8 @@ struct Tolerance: CustomStringConvertible {
 /// One loaded vector file.
 struct VectorFile {
     let fileName: String
-    let json: JSONValue
-    let tolerance: Tolerance
+    let json: VectorJSON
+    let tolerance: VectorTolerance
     let cases: [VectorCase]
 
     /// Names of the cases in file order.
@@ -317,16 +317,16 @@ struct VectorFile {
 struct VectorCase {
     let fileName: String
     let name: String
-    let json: JSONValue
-    let tolerance: Tolerance
+    let json: VectorJSON
+    let tolerance: VectorTolerance
 
-    private func section(_ section: String) throws -> JSONValue {
+    private func section(_ section: String) throws -> VectorJSON {
         guard let s = json[section] else { throw TestVectorError("\(fileName) / \(name): no '\(section)'") }
         return s
     }
 
     /// The raw JSON of `section.key` (e.g. ("params", "stride")).
-    func raw(_ section: String, _ key: String) throws -> JSONValue {
+    func raw(_ section: String, _ key: String) throws -> VectorJSON {
         guard let v = try self.section(section)[key] else {
             throw TestVectorError("\(fileName) / \(name): no '\(section).\(key)'")
         }
@@ -397,7 +397,8 @@ enum TestVectors {
             dir = dir.deletingLastPathComponent()
         }
         guard let root else {
-            throw TestVectorError("No Package.swift above \(filePath): cannot locate the repository root; set CIL_SHARED_DIR.")
+            throw TestVectorError(
+                "No Package.swift above \(filePath): cannot locate the repository root; set CIL_SHARED_DIR.")
         }
         let vectors = root.deletingLastPathComponent()
             .appendingPathComponent("shared", isDirectory: true)
@@ -419,12 +420,12 @@ enum TestVectors {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw TestVectorError("Reference vector file missing: \(url.path)")
         }
-        let json = try JSONParser.parse(Data(contentsOf: url))
+        let json = try VectorJSONParser.parse(Data(contentsOf: url))
         guard let tol = json["tolerance"], let cases = json["cases"]?.arrayValue else {
             throw TestVectorError("\(fileName): no 'tolerance' or 'cases'")
         }
         guard let rtol = tol["rtol"]?.floatValue else { throw TestVectorError("\(fileName): malformed tolerance") }
-        let tolerance = Tolerance(rtol: rtol, atol: tol["atol"]?.floatValue ?? 0)
+        let tolerance = VectorTolerance(rtol: rtol, atol: tol["atol"]?.floatValue ?? 0)
         let parsed = try cases.map { c -> VectorCase in
             guard let name = c["name"]?.stringValue else { throw TestVectorError("\(fileName): a case has no name") }
             return VectorCase(fileName: fileName, name: name, json: c, tolerance: tolerance)
@@ -440,10 +441,14 @@ enum TestVectors {
     static var reportEnabled: Bool { ProcessInfo.processInfo.environment["TESTVECTOR_REPORT"] != nil }
 }
 
+/// Namespace of the op compositions the vector suites build (CosineLinear, LUCIR's
+/// margin ranking, PODNet pieces), kept apart from other test helpers.
+enum VectorOps {}
+
 // MARK: - Comparison
 
 /// The outcome of one tensor comparison.
-struct Comparison {
+struct VectorComparison {
     /// Largest |actual − expected|.
     var maxAbsError: Float = 0
     /// Largest |actual − expected| / (atol + rtol·|expected|) (≤ 1 passes; 0 for exact matches).
@@ -457,30 +462,30 @@ struct Comparison {
 /// issue describing the failures (count, worst element), and returns the statistics.
 /// A nil `actual` (a missing gradient) is a failure.
 @discardableResult
-func expectClose(_ actual: Tensor?, _ expected: VectorTensor, _ tolerance: Tolerance, _ label: String,
-                 sourceLocation: SourceLocation = #_sourceLocation) -> Comparison {
+func expectVectorClose(_ actual: Tensor?, _ expected: VectorTensor, _ tolerance: VectorTolerance, _ label: String,
+                       sourceLocation: SourceLocation = #_sourceLocation) -> VectorComparison {
     guard let actual else {
         Issue.record("\(label): no tensor (a gradient that never arrived?), expected shape \(expected.shape)",
                      sourceLocation: sourceLocation)
-        return Comparison(maxAbsError: .infinity, worstRatio: .infinity, failures: expected.count)
+        return VectorComparison(maxAbsError: .infinity, worstRatio: .infinity, failures: expected.count)
     }
     guard actual.shape == expected.shape else {
         Issue.record("\(label): shape \(actual.shape), expected \(expected.shape)", sourceLocation: sourceLocation)
-        return Comparison(maxAbsError: .infinity, worstRatio: .infinity, failures: expected.count)
+        return VectorComparison(maxAbsError: .infinity, worstRatio: .infinity, failures: expected.count)
     }
-    return expectClose(actual.scalars, expected.values, shape: expected.shape, tolerance, label,
+    return expectVectorClose(actual.scalars, expected.values, shape: expected.shape, tolerance, label,
                        sourceLocation: sourceLocation)
 }
 
-/// Element-wise comparison of flat arrays (see `expectClose(_:_:_:_:)`).
+/// Element-wise comparison of flat arrays (see `expectVectorClose(_:_:_:_:)`).
 @discardableResult
-func expectClose(_ actual: [Float], _ expected: [Float], shape: [Int]? = nil, _ tolerance: Tolerance, _ label: String,
-                 sourceLocation: SourceLocation = #_sourceLocation) -> Comparison {
+func expectVectorClose(_ actual: [Float], _ expected: [Float], shape: [Int]? = nil, _ tolerance: VectorTolerance,
+                       _ label: String, sourceLocation: SourceLocation = #_sourceLocation) -> VectorComparison {
     guard actual.count == expected.count else {
         Issue.record("\(label): \(actual.count) values, expected \(expected.count)", sourceLocation: sourceLocation)
-        return Comparison(maxAbsError: .infinity, worstRatio: .infinity, failures: expected.count)
+        return VectorComparison(maxAbsError: .infinity, worstRatio: .infinity, failures: expected.count)
     }
-    var c = Comparison()
+    var c = VectorComparison()
     var worstIndex = -1
     var firstBad = -1
     for k in 0..<expected.count {
@@ -502,9 +507,9 @@ func expectClose(_ actual: [Float], _ expected: [Float], shape: [Int]? = nil, _ 
         let w = worstIndex
         Issue.record("""
             \(label): \(c.failures) of \(expected.count) elements outside \(tolerance); worst at \
-            \(indexDescription(w, shape)) actual \(actual[w]) expected \(expected[w]) \
+            \(vectorIndexDescription(w, shape)) actual \(actual[w]) expected \(expected[w]) \
             (|err| \(Swift.abs(actual[w] - expected[w])), \(c.worstRatio)× tolerance); first at \
-            \(indexDescription(firstBad, shape)) actual \(actual[firstBad]) expected \(expected[firstBad])
+            \(vectorIndexDescription(firstBad, shape)) actual \(actual[firstBad]) expected \(expected[firstBad])
             """, sourceLocation: sourceLocation)
     }
     return c
@@ -512,8 +517,8 @@ func expectClose(_ actual: [Float], _ expected: [Float], shape: [Int]? = nil, _ 
 
 /// Bit-exact comparison of float32 values.
 @discardableResult
-func expectBitEqual(_ actual: [Float], _ expected: [Float], _ label: String,
-                    sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+func expectVectorBitEqual(_ actual: [Float], _ expected: [Float], _ label: String,
+                          sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
     let same = actual.count == expected.count
         && zip(actual, expected).allSatisfy { $0.bitPattern == $1.bitPattern }
     if TestVectors.reportEnabled {
@@ -528,7 +533,7 @@ func expectBitEqual(_ actual: [Float], _ expected: [Float], _ label: String,
 }
 
 /// "[i, j, ...]" for flat index `k` of `shape` (or "#k" without a shape).
-func indexDescription(_ k: Int, _ shape: [Int]?) -> String {
+func vectorIndexDescription(_ k: Int, _ shape: [Int]?) -> String {
     guard let shape, !shape.isEmpty, k >= 0 else { return "#\(k)" }
     var rest = k
     var idx = [Int](repeating: 0, count: shape.count)
@@ -542,14 +547,15 @@ func indexDescription(_ k: Int, _ shape: [Int]?) -> String {
 
 /// Checks that a case lists exactly the given keys in `section` (so that a reference
 /// gradient or output is never silently left unchecked).
-func expectKeys(_ c: VectorCase, _ section: String, _ keys: [String],
-                sourceLocation: SourceLocation = #_sourceLocation) {
+func expectVectorKeys(_ c: VectorCase, _ section: String, _ keys: [String],
+                      sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(c.keys(section) == keys.sorted(), "\(c.label(section)): keys in the file vs keys tested",
             sourceLocation: sourceLocation)
 }
 
 /// Checks that a file holds exactly the cases a suite tests.
-func expectCaseNames(_ file: String, _ names: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectVectorCaseNames(_ file: String, _ names: [String],
+                           sourceLocation: SourceLocation = #_sourceLocation) throws {
     let f = try TestVectors.load(file)
     #expect(f.caseNames == names, "\(file): cases in the file vs cases tested", sourceLocation: sourceLocation)
 }
