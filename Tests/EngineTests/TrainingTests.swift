@@ -70,22 +70,23 @@ struct TrainingTests {
     /// (no ReLU after the last block).
     @Test func resNet32ForwardBackward() {
         var rng = RandomGenerator(seed: 3)
-        let net = ResNetCIFAR(blocksPerStage: 5, rng: &rng)
+        let net = ResNet.cifar(blocksPerStage: 5, rng: &rng)
         let head = Linear(64, 100, rng: &rng)
         let x = Initializers.normal([8, 3, 32, 32], std: 1, rng: &rng)
         let labels = (0..<8).map { _ in rng.nextInt(below: 100) }
-        let level1 = net.level(1, x)
+        let level1 = net.levels[0](x)
         #expect(level1.shape == [8, 16, 32, 32])
-        let level2 = net.level(2, level1)
+        let level2 = net.levels[1](level1)
         #expect(level2.shape == [8, 32, 16, 16])
-        let features = net.level(3, level2)
+        let features = net.levels[2](level2)
         #expect(features.shape == [8, 64])
         // Every block's output is ReLU'd except the last one's.
-        let beforeLast = net.layer3.dropLast().reduce(level2) { $1($0) }
+        let layer3 = net.levels[2].blocks
+        let beforeLast = layer3.dropLast().reduce(level2) { $1($0) }
         #expect(beforeLast.scalars.allSatisfy { $0 >= 0 })
-        let lastMap = net.layer3.last!(beforeLast)
+        let lastMap = layer3.last!(beforeLast)
         #expect(lastMap.scalars.contains { $0 < 0 }, "the last block has no ReLU, so its map has negative values")
-        #expect(net.layer3.filter(\.isLast).count == 1 && net.layer3.last!.isLast)
+        #expect(net.levels.flatMap(\.blocks).filter(\.isLast).count == 1 && layer3.last!.isLast)
         let loss = Tensor.crossEntropy(logits: head(features), targets: labels)
         #expect(loss.item.isFinite)
         loss.backward()
@@ -106,7 +107,7 @@ struct TrainingTests {
     /// classifier) has exactly 466,256 trainable parameters.
     @Test func resNet32ParameterCount() {
         var rng = RandomGenerator(seed: 0)
-        let net = ResNetCIFAR(blocksPerStage: 5, rng: &rng)
+        let net = ResNet.cifar(blocksPerStage: 5, rng: &rng)
         #expect(net.trainableParameterCount == 466_256)
     }
 
@@ -114,7 +115,7 @@ struct TrainingTests {
     @Test func sameSeedSameWeights() {
         func train(seed: UInt64) -> [[Float]] {
             var rng = RandomGenerator(seed: seed)
-            let net = ResNetCIFAR(blocksPerStage: 1, rng: &rng)
+            let net = ResNet.cifar(blocksPerStage: 1, rng: &rng)
             let head = Linear(64, 10, rng: &rng)
             let sgd = SGD(groups: [ParameterGroup(parameters: net.trainableParameters + head.trainableParameters,
                                                   learningRate: 0.1, weightDecay: 5e-4)])

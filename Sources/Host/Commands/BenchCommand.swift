@@ -43,7 +43,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         try Engine.configure(threads: threads)
         var rng = RandomGenerator(seed: 1)
-        let net = ResNetCIFAR(blocksPerStage: 5, rng: &rng)
+        let net = ResNet.cifar(blocksPerStage: 5, rng: &rng)
         let head = Linear(net.featureDimension, classes, rng: &rng)
         let params = net.trainableParameters + head.trainableParameters
         let sgd = SGD(groups: [ParameterGroup(parameters: params, learningRate: 0.1, weightDecay: 5e-4)])

@@ -23,6 +23,17 @@ public final class BatchNorm2d: Layer {
     public var localParameters: [(String, Tensor)] { [("weight", gamma), ("bias", beta)] }
     public var localBuffers: [(String, Tensor)] { [("running_mean", runningMean), ("running_var", runningVar)] }
 
+    /// A deep copy: parameters (with their trainability), buffers and mode.
+    public func cloned() -> BatchNorm2d {
+        let c = BatchNorm2d(gamma.count, momentum: momentum, eps: eps)
+        c.gamma.assign(gamma); c.gamma.requiresGrad = gamma.requiresGrad
+        c.beta.assign(beta); c.beta.requiresGrad = beta.requiresGrad
+        c.runningMean.assign(runningMean)
+        c.runningVar.assign(runningVar)
+        c.isTraining = isTraining
+        return c
+    }
+
     public func callAsFunction(_ x: Tensor) -> Tensor {
         Tensor.batchNorm(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
                          training: isTraining, momentum: momentum, eps: eps)

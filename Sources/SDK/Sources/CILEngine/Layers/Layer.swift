@@ -20,16 +20,21 @@ extension Layer {
     public var children: [(String, any Layer)] { [] }
 
     /// Every parameter of this layer and its descendants, with dotted names, in a
-    /// stable order (own first, then children in order).
+    /// stable order (own first, then children in order). A child with an empty
+    /// name adds no name component.
     public func namedParameters(prefix: String = "") -> [(String, Tensor)] {
         localParameters.map { (prefix + $0.0, $0.1) }
-            + children.flatMap { $0.1.namedParameters(prefix: prefix + $0.0 + ".") }
+            + children.flatMap { $0.1.namedParameters(prefix: Self.childPrefix(prefix, $0.0)) }
     }
 
     /// Every buffer of this layer and its descendants, with dotted names.
     public func namedBuffers(prefix: String = "") -> [(String, Tensor)] {
         localBuffers.map { (prefix + $0.0, $0.1) }
-            + children.flatMap { $0.1.namedBuffers(prefix: prefix + $0.0 + ".") }
+            + children.flatMap { $0.1.namedBuffers(prefix: Self.childPrefix(prefix, $0.0)) }
+    }
+
+    private static func childPrefix(_ prefix: String, _ name: String) -> String {
+        name.isEmpty ? prefix : prefix + name + "."
     }
 
     /// The parameters that train (`requiresGrad`).

@@ -17,6 +17,19 @@ public final class Linear: Layer {
         [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
     }
 
+    private init(weight: Tensor, bias: Tensor?) {
+        self.weight = weight
+        self.bias = bias
+    }
+
+    /// A deep copy (values and trainability).
+    public func cloned() -> Linear {
+        let c = Linear(weight: weight.copy(requiresGrad: weight.requiresGrad),
+                       bias: bias.map { $0.copy(requiresGrad: $0.requiresGrad) })
+        c.isTraining = isTraining
+        return c
+    }
+
     public func callAsFunction(_ x: Tensor) -> Tensor {
         Tensor.linear(x, weight: weight, bias: bias)
     }

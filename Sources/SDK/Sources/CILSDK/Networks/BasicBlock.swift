@@ -1,4 +1,4 @@
-/// The ResNet basic block of the CIL ResNets (SPEC.md 2.1):
+/// The ResNet basic block of the CIL ResNets (SPEC.md 2.1-2.2):
 /// conv3×3(stride s) → BN → ReLU → conv3×3 → BN → + shortcut → ReLU (skipped when
 /// `isLast`). The shortcut is the identity, or conv1×1(stride s) → BN when the
 /// stride or the width changes (`downsample`, PyTorch's name).
@@ -26,11 +26,23 @@ public final class BasicBlock: Layer {
         self.isLast = isLast
     }
 
+    private init(conv1: Conv2d, bn1: BatchNorm2d, conv2: Conv2d, bn2: BatchNorm2d,
+                 downsample: (conv: Conv2d, bn: BatchNorm2d)?, isLast: Bool) {
+        self.conv1 = conv1; self.bn1 = bn1; self.conv2 = conv2; self.bn2 = bn2
+        self.downsample = downsample
+        self.isLast = isLast
+    }
+
     public var children: [(String, any Layer)] {
         var c: [(String, any Layer)] = [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2)]
         if let d = downsample { c += [("downsample.0", d.conv), ("downsample.1", d.bn)] }
         return c
     }
+
+    /// Convolutions in order: conv1, conv2, then the shortcut's.
+    public var convolutions: [Conv2d] { [conv1, conv2] + (downsample.map { [$0.conv] } ?? []) }
+    /// Batch norms in order: bn1, bn2, then the shortcut's.
+    public var batchNorms: [BatchNorm2d] { [bn1, bn2] + (downsample.map { [$0.bn] } ?? []) }
 
     /// [N, in, H, W] -> [N, out, H/s, W/s].
     public func callAsFunction(_ x: Tensor) -> Tensor {
@@ -38,5 +50,13 @@ public final class BasicBlock: Layer {
         let shortcut = downsample.map { $0.bn($0.conv(x)) } ?? x
         let sum = y + shortcut
         return isLast ? sum : sum.relu()
+    }
+
+    /// A deep copy.
+    public func cloned() -> BasicBlock {
+        let c = BasicBlock(conv1: conv1.cloned(), bn1: bn1.cloned(), conv2: conv2.cloned(), bn2: bn2.cloned(),
+                           downsample: downsample.map { ($0.conv.cloned(), $0.bn.cloned()) }, isLast: isLast)
+        c.isTraining = isTraining
+        return c
     }
 }

@@ -1,0 +1,58 @@
+/// How α's gradient is handled between α steps (SPEC.md 4.4).
+public enum AlphaGradientPolicy: String, Sendable, Codable, CaseIterable {
+    /// Never zeroed, as in the original LUCIR trainer since 2021-03: every training
+    /// batch's and every balanced batch's gradient adds up over the whole run, and
+    /// each α step uses the running sum.
+    case accumulate
+    /// Zeroed before every balanced batch (the iCaRL trainer, MAN-v1): each α step
+    /// uses that batch's cross-entropy gradient only.
+    case zeroPerStep = "zero-per-step"
+}
+
+/// Learns the aggregation weights α on the balanced set (SPEC.md 4): after each
+/// training epoch, one pass over the balanced batches with the network in
+/// evaluation mode (BN on running statistics), softmax cross-entropy on the logits
+/// over all seen classes, and an SGD step of α alone (momentum 0.9, weight decay
+/// on α, learning rate `fusion_lr` on its schedule). Float32 throughout, like the
+/// original. A new learner (fresh momentum) is made every phase; α carries over.
+public final class AlphaLearner {
+    public let network: AggregatedNetwork
+    public let policy: AlphaGradientPolicy
+    private let optimizer: SGD
+
+    public init(network: AggregatedNetwork, learningRate: Float, weightDecay: Float = 5e-4,
+                momentum: Float = 0.9, policy: AlphaGradientPolicy) {
+        precondition(network.plastic != nil, "AlphaLearner: α exists only in a dual network with derived branches")
+        self.network = network
+        self.policy = policy
+        optimizer = SGD(groups: [ParameterGroup(name: "alpha", parameters: network.alphas,
+                                                learningRate: learningRate, weightDecay: weightDecay, momentum: momentum)])
+    }
+
+    /// The learning rate of the next steps (set per epoch from the schedule).
+    public var learningRate: Float {
+        get { optimizer.groups[0].learningRate }
+        set { optimizer.groups[0].learningRate = newValue }
+    }
+
+    /// One α step on a balanced batch: images [B, 3, H, W], mapped labels.
+    /// Returns the batch's cross-entropy.
+    @discardableResult
+    public func step(images: Tensor, labels: [Int]) -> Float {
+        let wasTraining = network.isTraining
+        network.setTraining(false)
+        defer { network.setTraining(wasTraining) }
+        if policy == .zeroPerStep { optimizer.zeroGrad() }
+        let loss = network.withFrozenWeights { () -> Tensor in
+            let out = network.forward(images)
+            let l = Tensor.crossEntropy(logits: out.logits, targets: labels)
+            l.backward()
+            return l
+        }
+        optimizer.step()
+        return loss.item
+    }
+
+    /// The current α per level.
+    public var values: [Float] { network.alphas.map(\.item) }
+}
