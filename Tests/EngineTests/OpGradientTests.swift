@@ -401,22 +401,12 @@ struct OpGradientTests {
         let T = Double(temperature)
         let divisor: Double = reduction == .mean ? 15 : reduction == .batchMean ? 3 : 1
         let student = OpInput(shape, rng.normals(15, std: 2)), teacher = OpInput(shape, rng.normals(15, std: 2), requiresGrad: false)
-        // Known engine bug (see klDivergenceTargetLifetime): distillationKL's softmax
-        // target is freed when it returns, and klDivergence's backward reads it through
-        // a raw pointer; the next 1-element tensor (here the upstream gradient) reuses
-        // the buffer and overwrites target[0], so row 0 of the gradient is wrong.
-        // Intermittent: a concurrently running test may take the buffer instead.
-        withKnownIssue("klDivergence backward reads its freed target (Tensor+Losses.swift:43/59)", isIntermittent: true) {
-            checkOp("distillationKL T \(temperature) \(reduction)", [student, teacher], rng: &rng) {
-                Tensor.distillationKL(student: $0[0], teacher: $0[1], temperature: temperature, reduction: reduction)
-            } reference: {
-                let lp = NaiveRef.softmax($0[0].map { $0 / T }, shape, axis: 1, log: true).values
-                let q = NaiveRef.softmax($0[1].map { $0 / T }, shape, axis: 1, log: false).values
-                return NaiveRef.klDivergence(lp, q, divisor: divisor)
-            }
-        } matching: { issue in
-            // Only the gradient comparison is covered by the known issue, not the forward.
-            issue.comments.contains { $0.rawValue.contains("d/d(input 0") }
+        checkOp("distillationKL T \(temperature) \(reduction)", [student, teacher], rng: &rng) {
+            Tensor.distillationKL(student: $0[0], teacher: $0[1], temperature: temperature, reduction: reduction)
+        } reference: {
+            let lp = NaiveRef.softmax($0[0].map { $0 / T }, shape, axis: 1, log: true).values
+            let q = NaiveRef.softmax($0[1].map { $0 / T }, shape, axis: 1, log: false).values
+            return NaiveRef.klDivergence(lp, q, divisor: divisor)
         }
         // A teacher that requires a gradient is detached: it gets none.
         let s = Tensor(shape: shape, student.values, requiresGrad: true)
@@ -425,7 +415,7 @@ struct OpGradientTests {
         #expect(t.grad == nil && s.grad != nil)
     }
 
-    @Test("klDivergence keeps its target alive until backward (engine bug: it keeps only a raw pointer)")
+    @Test("klDivergence keeps its target alive until backward (regression: it once kept only a raw pointer)")
     func klDivergenceTargetLifetime() {
         // An unusual size (bucket of 2^18 floats in the buffer pool), so that other
         // tests running concurrently are unlikely to take the freed buffer.
@@ -443,10 +433,8 @@ struct OpGradientTests {
         let others = (0..<4).map { _ in Tensor(shape: shape, repeating: 1e6) }
         loss.backward()
         // d/dx Σ t (log t − x) = −t.
-        withKnownIssue("klDivergence backward reads its freed target (Tensor+Losses.swift:43/59)", isIntermittent: true) {
-            expectAllClose(logInput.grad?.scalars ?? [], targetValues.map { -Double($0) }, .tight,
-                        "klDivergence gradient after the target was released")
-        }
+        expectAllClose(logInput.grad?.scalars ?? [], targetValues.map { -Double($0) }, .tight,
+                       "klDivergence gradient after the target was released")
         withExtendedLifetime(others) {}
     }
 

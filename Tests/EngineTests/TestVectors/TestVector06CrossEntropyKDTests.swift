@@ -23,25 +23,14 @@ struct TestVectorCrossEntropyKDTests {
     }
 
     /// The same KD term from klDivergence with the teacher distribution held alive by
-    /// the caller: it isolates the distillationKL gradient bug (see `knownIssue`).
+    /// the caller (a regression check for the fixed dangling-target bug of
+    /// klDivergence's backward pass).
     private func icarlKDHeldTarget(_ z: Tensor, _ zOld: Tensor, _ c: VectorCase) throws -> (Tensor, Tensor) {
         let T = try c.floatParam("T"), beta = try c.floatParam("beta"), cOld = try c.intParam("num_old_classes")
         let q = withNoGrad { (zOld.detached() / T).softmax(axis: 1) }
         let logp = (z.sliced(axis: 1, 0..<cOld) / T).logSoftmax(axis: 1)
         return (Tensor.klDivergence(logInput: logp, target: q, reduction: .mean) * (T * T * beta * Float(cOld)), q)
     }
-
-    /// Engine bug: `Tensor.klDivergence`'s backward closure keeps only the raw pointer
-    /// of `target` (Ops/Tensor+Losses.swift, `let x = logInput.storage.pointer, t =
-    /// target.storage.pointer` and `gx... = t[i] * s`), not the tensor. In
-    /// `distillationKL` the target (softmax of the teacher) is a temporary, so its
-    /// storage returns to the BufferPool when distillationKL returns and is reused
-    /// before backward() runs: the gradient reads foreign memory. The forward value
-    /// is right. Intermittent because the reuse depends on the pool's history.
-    static let knownIssue: Comment = """
-        distillationKL gradient wrong: klDivergence's backward reads target through a dangling \
-        pointer (Sources/SDK/Sources/CILEngine/Ops/Tensor+Losses.swift, klDivergence)
-        """
 
     @Test("cross_entropy_mean: loss and gradient")
     func crossEntropy() throws {
@@ -64,9 +53,7 @@ struct TestVectorCrossEntropyKDTests {
         loss.backward(try c.upstream("loss"))
         expectVectorKeys(c, "grads", ["outputs"])
         let expectedGrad = try c.grad("outputs")
-        withKnownIssue(Self.knownIssue, isIntermittent: true) {
-            expectVectorClose(z.grad, expectedGrad, c.tolerance, c.label("grad outputs (distillationKL)"))
-        }
+        expectVectorClose(z.grad, expectedGrad, c.tolerance, c.label("grad outputs (distillationKL)"))
         #expect(zOld.grad == nil, "the teacher logits are detached")
     }
 
@@ -96,8 +83,6 @@ struct TestVectorCrossEntropyKDTests {
         loss.backward(try c.upstream("loss"))
         expectVectorKeys(c, "grads", ["outputs"])
         let expectedGrad = try c.grad("outputs")
-        withKnownIssue(Self.knownIssue, isIntermittent: true) {
-            expectVectorClose(z.grad, expectedGrad, tol, c.label("grad outputs (distillationKL)"))
-        }
+        expectVectorClose(z.grad, expectedGrad, tol, c.label("grad outputs (distillationKL)"))
     }
 }

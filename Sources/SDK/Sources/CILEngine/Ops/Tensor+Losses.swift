@@ -53,9 +53,12 @@ extension Tensor {
         }
         let storage = TensorStorage([Float(total / Double(divisor))])
         let n = logInput.count
+        // The target is not an input of the op, so the closure must keep it alive.
+        let targetValues = target.detached()
         return result("klDivergence", shape: [], storage: storage, inputs: [logInput]) { g in
             let s = -g.item / divisor
             let gx = Tensor(uninitializedShape: logInput.shape)
+            let t = targetValues.storage.pointer
             for i in 0..<n { gx.storage.pointer[i] = t[i] * s }
             return [gx]
         }
