@@ -35,6 +35,11 @@ let package = Package(
             path: "Tests/EngineTests"
         ),
         .testTarget(
+            name: "NetworkTests",
+            dependencies: [.product(name: "CILSDK", package: "SDK")],
+            path: "Tests/NetworkTests"
+        ),
+        .testTarget(
             name: "DataTests",
             dependencies: [.product(name: "CILSDK", package: "SDK")],
             path: "Tests/DataTests"

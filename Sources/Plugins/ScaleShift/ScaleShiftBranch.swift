@@ -13,14 +13,7 @@ public final class ScaleShiftBranch: BranchType {
     public init(options: PluginOptions) throws {}
 
     public func derive(from phaseZeroCopy: any LevelBlock, level: Int, rng: inout RandomGenerator) throws -> any LevelBlock {
-        for conv in phaseZeroCopy.convolutions {
-            conv.weight.requiresGrad = false
-            conv.kernelAdapter = ScaleShiftAdapter(outChannels: conv.outChannels, inChannels: conv.inChannels)
-        }
-        for bn in phaseZeroCopy.batchNorms {
-            bn.gamma.requiresGrad = true
-            bn.beta.requiresGrad = true
-        }
+        phaseZeroCopy.convertToScaleShift()
         return phaseZeroCopy
     }
 
