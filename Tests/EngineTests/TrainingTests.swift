@@ -78,7 +78,9 @@ struct TrainingTests {
         #expect(level1.shape == [8, 16, 32, 32])
         let level2 = net.levels[1](level1)
         #expect(level2.shape == [8, 32, 16, 16])
-        let features = net.levels[2](level2)
+        let level3 = net.levels[2](level2)
+        #expect(level3.shape == [8, 64, 8, 8])
+        let features = level3.globalAvgPool()
         #expect(features.shape == [8, 64])
         // Every block's output is ReLU'd except the last one's.
         let layer3 = net.levels[2].blocks

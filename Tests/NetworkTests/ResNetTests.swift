@@ -28,7 +28,7 @@ struct ResNetTests {
             var h = x
             return net.levels.map { level in h = level(h); return h.shape }
         }
-        #expect(shapes == [[1, 64, 56, 56], [1, 128, 28, 28], [1, 256, 14, 14], [1, 512]])
+        #expect(shapes == [[1, 64, 56, 56], [1, 128, 28, 28], [1, 256, 14, 14], [1, 512, 7, 7]])
         #expect(net.featureDimension == 512)
         #expect(net.levels.flatMap(\.blocks).filter(\.isLast).count == 1)
         #expect(net.levels[3].blocks.last!.isLast)
@@ -55,6 +55,7 @@ struct ResNetTests {
         let x = Initializers.normal([2, 3, 32, 32], std: 1, rng: &rng)
         level.setTraining(false); copy.setTraining(false)
         let (a, b) = withNoGrad { (level(x).scalars, copy(x).scalars) }
+        #expect(withNoGrad { net(x).shape } == [2, 64])
         #expect(a == b)
         copy.convolutions[0].weight.fill(0)
         #expect(level.convolutions[0].weight.scalars.contains { $0 != 0 })

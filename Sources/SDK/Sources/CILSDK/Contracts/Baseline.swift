@@ -4,8 +4,8 @@ public struct ModelOutputs {
     public var logits: Tensor
     /// Pooled features that feed the head, [B, D] (the aggregated feature on MANets).
     public var features: Tensor
-    /// The output map of every level, in order (aggregated on MANets); the last level
-    /// includes pooling on the CIFAR ResNet, so its map is [B, D].
+    /// The output map [B, C, H, W] of every level, in order (aggregated on MANets);
+    /// `features` is the global average of the last one.
     public var levelMaps: [Tensor]
     /// The head's extras (e.g. "cosines").
     public var headExtras: [String: Tensor]

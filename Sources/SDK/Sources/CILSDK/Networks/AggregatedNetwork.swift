@@ -75,7 +75,8 @@ public final class AggregatedNetwork: Layer {
         (stable + (plastic ?? [])).flatMap { $0.namedParameters().map(\.1) }
     }
 
-    /// Images -> logits, features and every level's (aggregated) map.
+    /// Images -> logits, pooled features (global average of the last map) and every
+    /// level's (aggregated) map.
     public func forward(_ x: Tensor) -> ModelOutputs {
         var h = x
         var maps: [Tensor] = []
@@ -89,8 +90,9 @@ public final class AggregatedNetwork: Layer {
             }
             maps.append(h)
         }
-        let out = head.forward(h)
-        return ModelOutputs(logits: out.logits, features: h, levelMaps: maps, headExtras: out.extras)
+        let features = h.globalAvgPool()
+        let out = head.forward(features)
+        return ModelOutputs(logits: out.logits, features: features, levelMaps: maps, headExtras: out.extras)
     }
 
     /// Start of phase 1: derives branch 1 (and in dual mode branch 2) of every level

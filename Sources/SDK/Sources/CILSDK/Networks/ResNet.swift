@@ -4,10 +4,12 @@
 /// - `cifar(blocksPerStage: 5)`: the CIFAR "modified ResNet-32": stem conv3×3 3→16,
 ///   three stages of 5 basic blocks (16, 32, 64 channels, stride 2 with projection
 ///   shortcuts at stages 2 and 3), no ReLU after the last block, 64-d feature.
-///   Levels: stem+layer1 [N,16,32,32], layer2 [N,32,16,16], layer3+pool [N,64].
+///   Level maps: stem+layer1 [N,16,32,32], layer2 [N,32,16,16], layer3 [N,64,8,8];
+///   the feature is the global average of the last map (the original 8×8 pool).
 /// - `imageNet(depth: 18 or 34)`: torchvision layout (conv7×7/2, BN, ReLU, max pool
 ///   3×3/2, stages [2,2,2,2] or [3,4,6,3] of 64/128/256/512 channels), no ReLU after
-///   the last block, 512-d feature. Levels: stem+layer1, layer2, layer3, layer4+pool.
+///   the last block, 512-d feature (global average of layer4's 7×7 map). Levels:
+///   stem+layer1, layer2, layer3, layer4.
 ///
 /// Convs are Kaiming-normal (fan_out, ReLU gain), BN γ = 1 and β = 0.
 public final class ResNet: Layer {
@@ -27,7 +29,7 @@ public final class ResNet: Layer {
 
     /// Images -> pooled features [N, D].
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        levels.reduce(x) { $1($0) }
+        levels.reduce(x) { $1($0) }.globalAvgPool()
     }
 
     /// The CIFAR ResNet of depth 6n + 2 (ResNet-32 for n = 5).
@@ -44,9 +46,9 @@ public final class ResNet: Layer {
         let l2 = stage(16, 32, 2, last: false, rng: &rng)
         let l3 = stage(32, 64, 2, last: true, rng: &rng)
         return ResNet(levels: [
-            ResNetLevel(stem: stem, blocks: l1, stageName: "layer1", poolsGlobally: false),
-            ResNetLevel(stem: nil, blocks: l2, stageName: "layer2", poolsGlobally: false),
-            ResNetLevel(stem: nil, blocks: l3, stageName: "layer3", poolsGlobally: true),
+            ResNetLevel(stem: stem, blocks: l1, stageName: "layer1"),
+            ResNetLevel(stem: nil, blocks: l2, stageName: "layer2"),
+            ResNetLevel(stem: nil, blocks: l3, stageName: "layer3"),
         ], featureDimension: 64)
     }
 
@@ -69,8 +71,7 @@ public final class ResNet: Layer {
                            isLast: s == 3 && i == count - 1, rng: &rng)
             }
             cin = width
-            levels.append(ResNetLevel(stem: s == 0 ? stem : nil, blocks: blocks, stageName: "layer\(s + 1)",
-                                      poolsGlobally: s == 3))
+            levels.append(ResNetLevel(stem: s == 0 ? stem : nil, blocks: blocks, stageName: "layer\(s + 1)"))
         }
         return ResNet(levels: levels, featureDimension: 512)
     }

@@ -1,7 +1,9 @@
 /// One level of a CIL ResNet (SPEC.md 3.1): the part between two aggregation
 /// points. The first level starts with the stem (conv, BN, ReLU, and on ImageNet a
-/// 3×3/2 max pool); the last level ends with global average pooling, so its output
-/// is the pooled feature [N, D].
+/// 3×3/2 max pool). Levels output maps [N, C, H, W]; the network pools the last
+/// one into the feature. (The original code pools inside the last level; pooling
+/// and aggregation are both linear, so aggregating the maps and then pooling is
+/// the same, and keeps the last map for POD-spatial.)
 ///
 /// Parameter names follow the original PyTorch state dicts (`conv1.weight`,
 /// `layer2.0.downsample.0.weight`, ...), so the levels of one network list disjoint
@@ -19,15 +21,12 @@ public final class ResNetLevel: LevelBlock {
     public let blocks: [BasicBlock]
     /// PyTorch name of the stage the blocks belong to ("layer1", ...).
     public let stageName: String
-    /// Average over the whole map at the end (last level).
-    public let poolsGlobally: Bool
     public var isTraining = true
 
-    public init(stem: Stem?, blocks: [BasicBlock], stageName: String, poolsGlobally: Bool) {
+    public init(stem: Stem?, blocks: [BasicBlock], stageName: String) {
         self.stem = stem
         self.blocks = blocks
         self.stageName = stageName
-        self.poolsGlobally = poolsGlobally
     }
 
     public var children: [(String, any Layer)] {
@@ -40,7 +39,7 @@ public final class ResNetLevel: LevelBlock {
     public var convolutions: [Conv2d] { (stem.map { [$0.conv] } ?? []) + blocks.flatMap(\.convolutions) }
     public var batchNorms: [BatchNorm2d] { (stem.map { [$0.bn] } ?? []) + blocks.flatMap(\.batchNorms) }
 
-    /// Level input -> level output ([N, D] after global pooling on the last level).
+    /// Level input map -> level output map.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var y = x
         if let stem {
@@ -48,7 +47,6 @@ public final class ResNetLevel: LevelBlock {
             if stem.maxPool { y = y.maxPool2d(kernel: 3, stride: 2, padding: 1) }
         }
         for block in blocks { y = block(y) }
-        if poolsGlobally { y = y.globalAvgPool() }
         return y
     }
 
@@ -57,7 +55,7 @@ public final class ResNetLevel: LevelBlock {
     /// A deep copy with the concrete type.
     public func clonedLevel() -> ResNetLevel {
         let c = ResNetLevel(stem: stem.map { Stem(conv: $0.conv.cloned(), bn: $0.bn.cloned(), maxPool: $0.maxPool) },
-                            blocks: blocks.map { $0.cloned() }, stageName: stageName, poolsGlobally: poolsGlobally)
+                            blocks: blocks.map { $0.cloned() }, stageName: stageName)
         c.isTraining = isTraining
         return c
     }
