@@ -21,7 +21,12 @@ let package = Package(
         ),
         // The plugin ABI header (cil_plugin.h), for Swift and C plugins alike.
         .target(name: "CILPluginABI"),
-        .target(name: "CILSDK", dependencies: ["CILEngine", "CILPluginABI", "CLibFFI"]),
+        // JPEG / PNG decoding for image-folder datasets (libjpeg-turbo, libpng), with
+        // libjpeg's longjmp error handling kept in the small C codec target.
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .target(name: "CImageCodec", dependencies: ["CJPEG", "CPNG"]),
+        .target(name: "CILSDK", dependencies: ["CILEngine", "CILPluginABI", "CLibFFI", "CImageCodec"]),
     ],
     swiftLanguageModes: [.v6]
 )

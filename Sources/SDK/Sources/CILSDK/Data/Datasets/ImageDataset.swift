@@ -1,0 +1,37 @@
+/// A labelled image-classification dataset: class names, a train and a test split,
+/// and the preprocessing family its images get (CIFAR-style or ImageNet-style,
+/// SPEC.md 1.5).
+public struct ImageDataset: Sendable {
+    /// "cifar100", "imagefolder" or "synthetic".
+    public let name: String
+    /// `classNames[c]` names class `c` (the dataset's own class index).
+    public let classNames: [String]
+    public let train: ImageSplit
+    public let test: ImageSplit
+    /// Which transforms of SPEC.md 1.5 apply.
+    public let preprocessing: Preprocessing
+    /// Where the data came from (a directory, or a description for generated data).
+    public let location: String
+
+    public init(name: String, classNames: [String], train: ImageSplit, test: ImageSplit,
+                preprocessing: Preprocessing, location: String) {
+        self.name = name
+        self.classNames = classNames
+        self.train = train
+        self.test = test
+        self.preprocessing = preprocessing
+        self.location = location
+    }
+
+    /// Number of classes.
+    public var numClasses: Int { classNames.count }
+
+    /// The split called `name` ("train", "test"; "val" is accepted for "test").
+    public func split(_ name: String) -> ImageSplit? {
+        switch name {
+        case "train": return train
+        case "test", "val": return test
+        default: return nil
+        }
+    }
+}
