@@ -128,6 +128,7 @@ public func - (s: Float, a: Tensor) -> Tensor { Tensor(scalar: s) - a }
 public func * (a: Tensor, s: Float) -> Tensor { a.scaled(by: s) }
 public func * (s: Float, a: Tensor) -> Tensor { a.scaled(by: s) }
 public func / (a: Tensor, s: Float) -> Tensor { a.scaled(by: 1 / s) }
+public func / (s: Float, a: Tensor) -> Tensor { Tensor(scalar: s) / a }
 public prefix func - (a: Tensor) -> Tensor { a.scaled(by: -1) }
 
 extension Tensor {

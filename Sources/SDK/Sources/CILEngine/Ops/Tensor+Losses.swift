@@ -105,3 +105,19 @@ extension Tensor {
         return ((x1 - x2) * -target + margin).clamped(min: 0).mean()
     }
 }
+
+extension Tensor {
+    /// Element-wise logistic sigmoid 1 / (1 + e^−x).
+    public func sigmoid() -> Tensor {
+        1 / (1 + scaled(by: -1).exp())
+    }
+
+    /// Binary cross-entropy on logits (PyTorch `BCEWithLogitsLoss`, mean over every
+    /// element): mean of max(z, 0) − z·t + log(1 + e^−|z|), stable for large |z|.
+    /// `targets` (same shape, values in [0, 1]) are constants.
+    public static func binaryCrossEntropyWithLogits(_ logits: Tensor, targets: Tensor) -> Tensor {
+        precondition(logits.shape == targets.shape, "binaryCrossEntropyWithLogits: \(logits.shape) vs \(targets.shape)")
+        let t = targets.detached()
+        return (logits.relu() - logits * t + (1 + logits.abs().scaled(by: -1).exp()).log()).mean()
+    }
+}

@@ -42,3 +42,38 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// ‖v‖₂ along `axis` (the axis is removed). Where the norm is 0 the gradient is 0
+    /// (PyTorch's convention for `norm`), so a distance between equal tensors does not
+    /// produce NaN.
+    public func l2Norm(axis: Int) -> Tensor {
+        let ax = ShapeMath.axis(axis, rank: rank, op: "l2Norm")
+        let (outer, dim, inner) = ShapeMath.split(shape, axis: ax)
+        var outShape = shape
+        outShape.remove(at: ax)
+        let storage = TensorStorage(uninitializedCount: outer * inner)
+        let x = self.storage.pointer
+        for a in 0..<outer {
+            for i in 0..<inner {
+                var s = 0.0
+                for d in 0..<dim { let v = Double(x[(a * dim + d) * inner + i]); s += v * v }
+                storage.pointer[a * inner + i] = Float(s.squareRoot())
+            }
+        }
+        let norms = Tensor(shape: outShape, storage: storage)
+        let inShape = shape
+        return Tensor.result("l2Norm", shape: outShape, storage: storage, inputs: [self]) { g in
+            let gx = Tensor(uninitializedShape: inShape)
+            let o = gx.storage.pointer, gp = g.storage.pointer, np = norms.storage.pointer
+            for a in 0..<outer {
+                for i in 0..<inner {
+                    let n = np[a * inner + i]
+                    let scale = n > 0 ? gp[a * inner + i] / n : 0
+                    for d in 0..<dim { let j = (a * dim + d) * inner + i; o[j] = x[j] * scale }
+                }
+            }
+            return [gx]
+        }
+    }
+}

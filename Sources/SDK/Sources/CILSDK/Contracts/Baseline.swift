@@ -31,13 +31,18 @@ public struct BatchContext {
     /// The frozen previous-phase model in evaluation mode (constants, no gradient);
     /// nil in phase 0.
     public var previous: ModelOutputs?
+    /// The head being trained (for parameters a loss uses directly, e.g. PODNet's
+    /// NCA scale).
+    public var head: any ClassifierHead
 
-    public init(phase: Int, classes: ClassCounts, targets: [Int], current: ModelOutputs, previous: ModelOutputs?) {
+    public init(phase: Int, classes: ClassCounts, targets: [Int], current: ModelOutputs, previous: ModelOutputs?,
+                head: any ClassifierHead) {
         self.phase = phase
         self.classes = classes
         self.targets = targets
         self.current = current
         self.previous = previous
+        self.head = head
     }
 }
 
@@ -114,13 +119,14 @@ public struct HeadFinetuning {
     }
 }
 
-/// Services the host offers a baseline when a phase ends (after training, before
-/// exemplar selection and evaluation).
+/// Services the host offers a baseline when a phase ends: after training and after
+/// the exemplar memory was updated with this phase's classes, before evaluation.
 public struct PhaseEndContext {
     public var phase: Int
     public var classes: ClassCounts
     public var head: any ClassifierHead
-    /// Trains the head alone on the class-balanced exemplar memory.
+    /// Trains the head alone on the exemplar memory (all seen classes, this phase's
+    /// included), every class equally represented.
     public var finetuneHead: (HeadFinetuning) throws -> Void
 
     public init(phase: Int, classes: ClassCounts, head: any ClassifierHead,
@@ -132,13 +138,29 @@ public struct PhaseEndContext {
     }
 }
 
+/// A learning-rate schedule family a baseline may ask for.
+public enum ScheduleKind: String, Sendable, Codable, CaseIterable {
+    /// MultiStep with γ 0.1 at int(0.5·E) and int(0.75·E) (LUCIR, iCaRL, MANets).
+    case multistep
+    /// Cosine annealing to 0 over the phase's epochs (PODNet).
+    case cosine
+}
+
 /// Training rules a baseline asks of the host's loop.
 public struct TrainingPolicy: Sendable, Equatable {
     /// Clamp every parameter gradient into this range before the step (PODNet: ±5).
     public var gradientClamp: ClosedRange<Float>?
+    /// The network schedule the method was published with, used unless the run sets
+    /// one (nil: the run's default, MultiStep).
+    public var preferredSchedule: ScheduleKind?
+    /// Whether α is learned on the balanced set in dual mode (false: α stays at its
+    /// initial 0.5, as in the early PODNet+AANets code).
+    public var learnsAlpha: Bool
 
-    public init(gradientClamp: ClosedRange<Float>? = nil) {
+    public init(gradientClamp: ClosedRange<Float>? = nil, preferredSchedule: ScheduleKind? = nil, learnsAlpha: Bool = true) {
         self.gradientClamp = gradientClamp
+        self.preferredSchedule = preferredSchedule
+        self.learnsAlpha = learnsAlpha
     }
 }
 
@@ -149,7 +171,7 @@ public struct TrainingPolicy: Sendable, Equatable {
 ///
 /// Lifecycle per run: `init` once; `makeHead` once (phase 0); then per phase p:
 /// (p >= 1: head.expand) → `phaseWillStart` → training batches calling `loss` →
-/// `phaseDidEnd` → exemplars and evaluation by the host.
+/// exemplar selection by the host → `phaseDidEnd` → evaluation by the host.
 public protocol Baseline: AnyObject {
     /// Name (`--baseline NAME`), version and summary.
     static var info: PluginInfo { get }

@@ -1,42 +1,44 @@
-import CILSDK
 
 /// One plugin the host can use, with where it came from.
-struct PluginEntry {
-    enum Provider {
+public struct PluginEntry {
+    /// What provides the plugin: a Swift type, or a C plugin.
+    public enum Provider {
         case baseline(any Baseline.Type)
         case branchType(any BranchType.Type)
         case c(CPlugin)
     }
 
-    let kind: PluginKind
-    let info: PluginInfo
-    let options: [OptionSpec]
+    public let kind: PluginKind
+    public let info: PluginInfo
+    public let options: [OptionSpec]
     /// The library file it was loaded from.
-    let path: String
-    let provider: Provider
+    public let path: String
+    public let provider: Provider
 }
 
 /// A library that could not be used, and why (one line for the user).
-struct PluginFailure: CustomStringConvertible {
-    let path: String
-    let reason: String
-    var description: String { "plugin \(path): \(reason)" }
+public struct PluginFailure: CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "plugin \(path): \(reason)" }
 }
 
 /// Every plugin found, by kind and name, and every failure met on the way.
-struct PluginCatalog {
-    private(set) var entries: [PluginEntry] = []
-    private(set) var failures: [PluginFailure] = []
+public struct PluginCatalog {
+    public private(set) var entries: [PluginEntry] = []
+    public private(set) var failures: [PluginFailure] = []
     /// Library files already loaded (by resolved path): each is loaded once.
-    var loadedFiles: Set<String> = []
+    public var loadedFiles: Set<String> = []
 
-    mutating func recordFailure(_ path: String, _ reason: String) {
+    public init() {}
+
+    public mutating func recordFailure(_ path: String, _ reason: String) {
         failures.append(PluginFailure(path: path, reason: reason))
     }
 
     /// Adds the entries of one library, refusing names another library already
     /// registered for the same kind. Returns false (and records why) on a clash.
-    mutating func add(_ newEntries: [PluginEntry], from path: String) -> Bool {
+    public mutating func add(_ newEntries: [PluginEntry], from path: String) -> Bool {
         var seen = Set<String>()
         for e in newEntries {
             if !seen.insert("\(e.kind.rawValue)/\(e.info.name)").inserted {
@@ -53,12 +55,12 @@ struct PluginCatalog {
     }
 
     /// The plugins of `kind`, sorted by name.
-    func entries(of kind: PluginKind) -> [PluginEntry] {
+    public func entries(of kind: PluginKind) -> [PluginEntry] {
         entries.filter { $0.kind == kind }.sorted { $0.info.name < $1.info.name }
     }
 
     /// The baseline called `name`, or an error listing the available ones.
-    func baseline(named name: String) throws -> any Baseline.Type {
+    public func baseline(named name: String) throws -> any Baseline.Type {
         for e in entries(of: .baseline) where e.info.name == name {
             if case let .baseline(t) = e.provider { return t }
         }
@@ -66,16 +68,16 @@ struct PluginCatalog {
     }
 
     /// The branch type called `name`, or an error listing the available ones.
-    func branchType(named name: String) throws -> any BranchType.Type {
+    public func branchType(named name: String) throws -> any BranchType.Type {
         for e in entries(of: .branchType) where e.info.name == name {
             if case let .branchType(t) = e.provider { return t }
         }
         throw CatalogError.unknown(kind: .branchType, name: name, available: entries(of: .branchType).map(\.info.name))
     }
 
-    enum CatalogError: Error, CustomStringConvertible {
+    public enum CatalogError: Error, CustomStringConvertible {
         case unknown(kind: PluginKind, name: String, available: [String])
-        var description: String {
+        public var description: String {
             switch self {
             case let .unknown(kind, name, available):
                 let list = available.isEmpty ? "none is loaded (see `cil plugins`)" : "available: \(available.joined(separator: ", "))"

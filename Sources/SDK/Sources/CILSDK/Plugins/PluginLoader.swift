@@ -1,4 +1,3 @@
-import CILSDK
 import Foundation
 
 #if canImport(Glibc)
@@ -11,19 +10,19 @@ import Glibc
 /// Search order: the directory of the `cil` binary, then every `--plugin-dir`, then
 /// every directory of `CIL_PLUGIN_PATH` (colon-separated). In a directory, the
 /// plugins are the files named `libCILPlugin*.so`.
-enum PluginLoader {
-    static let filePrefix = "libCILPlugin"
-    static let fileSuffix = ".so"
+public enum PluginLoader {
+    public static let filePrefix = "libCILPlugin"
+    public static let fileSuffix = ".so"
 
-    /// The directory holding the running `cil` binary.
-    static var executableDirectory: String {
+    /// The directory holding the running executable (the `cil` binary).
+    public static var executableDirectory: String {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
         return (exe as NSString).deletingLastPathComponent
     }
 
     /// The directories to scan, in order, without repeats.
-    static func searchDirectories(pluginDirs: [String], environment: [String: String]) -> [String] {
+    public static func searchDirectories(pluginDirs: [String], environment: [String: String]) -> [String] {
         var dirs = [executableDirectory] + pluginDirs
         if let path = environment["CIL_PLUGIN_PATH"] {
             dirs += path.split(separator: ":").map(String.init).filter { !$0.isEmpty }
@@ -34,7 +33,7 @@ enum PluginLoader {
 
     /// Loads every plugin in the search directories. Never throws: problems become
     /// failures in the catalog, one per library (or missing directory).
-    static func loadAll(pluginDirs: [String] = [],
+    public static func loadAll(pluginDirs: [String] = [],
                         environment: [String: String] = ProcessInfo.processInfo.environment) -> PluginCatalog {
         var catalog = PluginCatalog()
         for dir in searchDirectories(pluginDirs: pluginDirs, environment: environment) {
@@ -54,7 +53,7 @@ enum PluginLoader {
     }
 
     /// Loads one library into the catalog, or records why it cannot be used.
-    static func load(file path: String, into catalog: inout PluginCatalog) {
+    public static func load(file path: String, into catalog: inout PluginCatalog) {
         let resolved = (path as NSString).resolvingSymlinksInPath
         guard catalog.loadedFiles.insert(resolved).inserted else { return }
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
