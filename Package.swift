@@ -12,7 +12,12 @@ let package = Package(
     name: "cil",
     products: [
         .executable(name: "cil", targets: ["Host"]),
-    ] + builtInPlugins.map { .library(name: "CILPlugin\($0)", type: .dynamic, targets: [$0]) },
+    ] + builtInPlugins.map { .library(name: "CILPlugin\($0)", type: .dynamic, targets: [$0]) } + [
+        // A test fixture: a Swift plugin whose registration throws. Its file name does
+        // not start with libCILPlugin, so the host never loads it from the build
+        // directory; the tests copy it into a directory of their own.
+        .library(name: "CILTestFixtureThrowing", type: .dynamic, targets: ["ThrowingFixturePlugin"]),
+    ],
     dependencies: [
         .package(path: "Sources/SDK"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,6 +34,11 @@ let package = Package(
     ] + builtInPlugins.map {
         .target(name: $0, dependencies: [.product(name: "CILSDK", package: "SDK")], path: "Sources/Plugins/\($0)")
     } + [
+        .target(
+            name: "ThrowingFixturePlugin",
+            dependencies: [.product(name: "CILSDK", package: "SDK")],
+            path: "Tests/Fixtures/ThrowingFixturePlugin"
+        ),
         .testTarget(
             name: "EngineTests",
             dependencies: [.product(name: "CILSDK", package: "SDK")],
@@ -47,7 +57,14 @@ let package = Package(
         .testTarget(
             name: "HostTests",
             dependencies: ["Host"],
-            path: "Tests/HostTests"
+            path: "Tests/HostTests",
+            // C sources the tests compile at run time (plugin fixtures), not test code.
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "SDKTests",
+            dependencies: [.product(name: "CILSDK", package: "SDK")],
+            path: "Tests/SDKTests"
         ),
     ],
     swiftLanguageModes: [.v6]
