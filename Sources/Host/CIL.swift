@@ -9,7 +9,7 @@ struct CIL: ParsableCommand {
         commandName: "cil",
         abstract: "A class-incremental learning workbench: baselines plain and on MANets, side by side.",
         version: CIL.versionText,
-        subcommands: [EnvCommand.self, PluginsCommand.self, BenchCommand.self]
+        subcommands: [RunCommand.self, PluginsCommand.self, DataCommand.self, ProtocolCommand.self, BenchCommand.self, EnvCommand.self]
     )
 
     /// `cil --version`: the tool, SDK and BLAS core in use.

@@ -1,0 +1,230 @@
+import ArgumentParser
+import CILSDK
+import Foundation
+
+/// The flags that define an arm: protocol, method, optimisation, fidelity. Every
+/// option also has the original code's underscore spelling where one exists.
+/// Unset options take the preset's value.
+struct ArmOptions: ParsableArguments {
+    @Option(help: "Defaults: paper (SPEC.md 1.6: 160 epochs, lr 0.1 with steps at 80/120, batch 128, fusion lr 1e-5, 2000 exemplars) or quick (a reduced budget, see README).")
+    var preset: String = "paper"
+
+    // Protocol.
+    @Option(name: [.customLong("seed"), .customLong("random-seed"), .customLong("random_seed")],
+            help: "Class-order seed (NumPy legacy shuffle; 1993 gives SPEC.md 1.1's order); also seeds training unless --train-seed.")
+    var seed: Int = 1993
+    @Option(name: [.customLong("train-seed")], help: "Seed of shuffling, augmentation and the balanced set (default: --seed).")
+    var trainSeed: UInt64?
+    @Option(name: [.customLong("nb-cl-fg"), .customLong("nb_cl_fg")], help: "Classes in phase 0 (default 50, or half the classes).")
+    var nbClFg: Int?
+    @Option(name: [.customLong("nb-cl"), .customLong("nb_cl")], help: "Classes per later phase (default 10, or a tenth of the classes).")
+    var nbCl: Int?
+    @Option(name: .customLong("classes-per-phase"), help: "Explicit class counts per phase, comma-separated (overrides --nb-cl-fg/--nb-cl).")
+    var classesPerPhase: String?
+    @Option(help: "Exemplar budget: fixed (2000 in total, ceil(2000/seen) per class) or dynamic (a number per class).")
+    var budget: String?
+    @Flag(name: .customLong("dynamic_budget"), help: "The original flag for --budget dynamic.")
+    var dynamicBudgetFlag = false
+    @Option(name: [.customLong("nb-protos"), .customLong("nb_protos")], help: "Exemplars per class of the dynamic budget; the fixed total is 100 times this (default 20).")
+    var nbProtos: Int?
+    @Option(name: .customLong("train-images-per-class"), help: "Use only the first N training images of each class (default: all; quick: 50).")
+    var trainImagesPerClass: Int?
+    @Option(name: .customLong("eval-images-per-class"), help: "Evaluate on the first N test images of each class (default: all).")
+    var evalImagesPerClass: Int?
+
+    // Method.
+    @Option(help: "Baseline plugin: icarl, lucir, podnet or any loaded one (see `cil plugins`).")
+    var baseline: String = "lucir"
+    @Option(name: .customLong("baseline-option"), help: ArgumentHelp("A baseline option NAME=VALUE; repeatable.", valueName: "name=value"))
+    var baselineOptions: [String] = []
+    @Option(name: [.customLong("branch-mode"), .customLong("branch_mode")], help: "single (plain network) or dual (MANets).")
+    var branchMode: String = "dual"
+    @Option(name: [.customLong("branch-1"), .customLong("branch_1")], help: "Branch type of the stable block (ss, fixed, free or a plugin).")
+    var branch1: String = "ss"
+    @Option(name: [.customLong("branch-2"), .customLong("branch_2")], help: "Branch type of the plastic block (dual mode).")
+    var branch2: String = "free"
+    @Option(name: .customLong("branch-1-option"), help: ArgumentHelp("An option of branch 1's type, NAME=VALUE; repeatable.", valueName: "name=value"))
+    var branch1Options: [String] = []
+    @Option(name: .customLong("branch-2-option"), help: ArgumentHelp("An option of branch 2's type, NAME=VALUE; repeatable.", valueName: "name=value"))
+    var branch2Options: [String] = []
+    @Option(name: [.customLong("backbone"), .customLong("imgnet_backbone")], help: "resnet32 (CIFAR default), resnet20, resnet18 (image folders default) or resnet34.")
+    var backbone: String?
+
+    // Optimisation.
+    @Option(help: "faithful (the original code's quirks, SPEC.md) or corrected.")
+    var mode: String = "faithful"
+    @Option(name: [.customLong("epochs-fg"), .customLong("epochs_fg")], help: "Epochs of phase 0 (default: --epochs).")
+    var epochsFirst: Int?
+    @Option(help: "Epochs of every later phase (and of phase 0 unless --epochs-fg).")
+    var epochs: Int?
+    @Option(name: [.customLong("batch-size"), .customLong("train_batch_size")], help: "Training batch size.")
+    var batchSize: Int?
+    @Option(name: [.customLong("test-batch-size"), .customLong("test_batch_size")], help: "Batch size of the balanced set (α steps).")
+    var testBatchSize: Int?
+    @Option(name: [.customLong("eval-batch-size"), .customLong("eval_batch_size")], help: "Batch size of feature extraction and evaluation.")
+    var evalBatchSize: Int?
+    @Option(name: [.customLong("lr-fg"), .customLong("base_lr1")], help: "Learning rate of phase 0.")
+    var baseLR1: Float?
+    @Option(name: [.customLong("lr"), .customLong("base_lr2")], help: "Learning rate of later phases.")
+    var baseLR2: Float?
+    @Option(name: [.customLong("lr-factor"), .customLong("lr_factor")], help: "MultiStep decay factor.")
+    var lrFactor: Float?
+    @Option(name: [.customLong("weight-decay"), .customLong("custom_weight_decay")], help: "Weight decay.")
+    var weightDecay: Float?
+    @Option(name: [.customLong("momentum"), .customLong("custom_momentum")], help: "SGD momentum.")
+    var momentum: Float?
+    @Option(help: "Network LR schedule: auto (the baseline's published one: MultiStep, or cosine for PODNet and image folders), multistep or cosine.")
+    var schedule: String = "auto"
+    @Option(name: [.customLong("fusion-lr"), .customLong("fusion_lr")], help: "Learning rate of α (0: α fixed).")
+    var fusionLR: Float?
+    @Option(name: .customLong("alpha-grad"), help: "α gradient between α steps: auto, accumulate (the original LUCIR trainer) or zero-per-step.")
+    var alphaGrad: String = "auto"
+
+    // The original code's method options, mapped onto the plugins' options.
+    @Option(name: .customLong("the_lambda"), help: "LUCIR λ_base (sets lucir's lambda-base).")
+    var theLambda: Float?
+    @Option(name: .customLong("dist"), help: "LUCIR margin (lucir's dist).")
+    var dist: Float?
+    @Option(name: .customLong("K"), help: "LUCIR hard negatives (lucir's K).")
+    var hardNegatives: Int?
+    @Option(name: .customLong("lw_mr"), help: "LUCIR margin-ranking weight (lucir's lw-mr).")
+    var lwMR: Float?
+    @Option(name: .customLong("icarl_T"), help: "iCaRL temperature (icarl's T).")
+    var icarlT: Float?
+    @Option(name: .customLong("icarl_beta"), help: "iCaRL distillation weight (icarl's beta).")
+    var icarlBeta: Float?
+
+    // Accepted and ignored, so that the original README's commands run as they are.
+    @Option(name: .customLong("gpu"), help: ArgumentHelp("Ignored (no GPU).", visibility: .hidden))
+    var gpu: String?
+    @Option(name: .customLong("num_workers"), help: ArgumentHelp("Ignored (decoding uses the engine's threads).", visibility: .hidden))
+    var numWorkers: String?
+    @Option(name: .customLong("ckpt_label"), help: ArgumentHelp("Ignored (the run directory is --out).", visibility: .hidden))
+    var ckptLabel: String?
+
+    /// What the ignored options mean here.
+    var ignoredNotes: [String] {
+        var notes: [String] = []
+        if gpu != nil { notes.append("--gpu is ignored: cil runs on the CPU") }
+        if numWorkers != nil { notes.append("--num_workers is ignored: decoding uses the engine's threads") }
+        if ckptLabel != nil { notes.append("--ckpt_label is ignored: results go to --out") }
+        return notes
+    }
+
+    /// A preset's values.
+    struct Preset {
+        var epochs: Int, epochsFirst: Int, batchSize: Int, testBatchSize: Int, evalBatchSize: Int
+        var lr: Float, weightDecay: Float, momentum: Float, lrFactor: Float, fusionLR: Float
+        var trainImagesPerClass: Int?, budget: String, nbProtos: Int
+    }
+
+    static let presets: [String: Preset] = [
+        "paper": Preset(epochs: 160, epochsFirst: 160, batchSize: 128, testBatchSize: 100, evalBatchSize: 128,
+                        lr: 0.1, weightDecay: 5e-4, momentum: 0.9, lrFactor: 0.1, fusionLR: 1e-5,
+                        trainImagesPerClass: nil, budget: "fixed", nbProtos: 20),
+        "quick": Preset(epochs: 4, epochsFirst: 6, batchSize: 64, testBatchSize: 100, evalBatchSize: 128,
+                        lr: 0.05, weightDecay: 5e-4, momentum: 0.9, lrFactor: 0.1, fusionLR: 1e-3,
+                        trainImagesPerClass: 50, budget: "dynamic", nbProtos: 5),
+    ]
+
+    /// "NAME=VALUE" pairs into a dictionary; errors name the flag.
+    static func pairs(_ items: [String], flag: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for item in items {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                throw ValidationError("\(flag) \(item): expected NAME=VALUE")
+            }
+            out[String(item[..<eq])] = String(item[item.index(after: eq)...])
+        }
+        return out
+    }
+
+    /// The fully resolved configuration.
+    func resolve(data: DatasetOptions, catalog: PluginCatalog) throws -> RunConfiguration {
+        guard let p = Self.presets[preset] else {
+            throw ValidationError("--preset \(preset): expected one of \(Self.presets.keys.sorted().joined(separator: ", "))")
+        }
+        guard let mode = FidelityMode(rawValue: mode) else { throw ValidationError("--mode \(self.mode): expected faithful or corrected") }
+        guard let branchMode = BranchMode(rawValue: branchMode) else { throw ValidationError("--branch-mode \(self.branchMode): expected single or dual") }
+        let budgetName = dynamicBudgetFlag ? "dynamic" : (budget ?? p.budget)
+        guard ["fixed", "dynamic"].contains(budgetName) else { throw ValidationError("--budget \(budgetName): expected fixed or dynamic") }
+        guard ["auto", "multistep", "cosine"].contains(schedule) else { throw ValidationError("--schedule \(schedule): expected auto, multistep or cosine") }
+        // Plugins must exist before anything runs: list the available ones if not.
+        let baselineType = try catalog.baseline(named: baseline)
+        _ = try catalog.branchType(named: branch1)
+        if branchMode == .dual { _ = try catalog.branchType(named: branch2) }
+
+        var baselineOptions = try Self.pairs(self.baselineOptions, flag: "--baseline-option")
+        func mapOriginal(_ value: (some CustomStringConvertible)?, to option: String, of plugin: String) {
+            guard let value, baseline == plugin else { return }
+            baselineOptions[option] = value.description
+        }
+        mapOriginal(theLambda, to: "lambda-base", of: "lucir")
+        mapOriginal(dist, to: "dist", of: "lucir")
+        mapOriginal(hardNegatives, to: "K", of: "lucir")
+        mapOriginal(lwMR, to: "lw-mr", of: "lucir")
+        mapOriginal(icarlT, to: "T", of: "icarl")
+        mapOriginal(icarlBeta, to: "beta", of: "icarl")
+
+        let numClasses = data.dataset == "synthetic" ? (data.numClasses ?? 100) : (data.dataset == "cifar100" ? 100 : nil)
+        let nbClFg = self.nbClFg ?? numClasses.map { $0 >= 100 ? 50 : max(1, $0 / 2) } ?? 50
+        let nbCl = self.nbCl ?? numClasses.map { $0 >= 100 ? 10 : max(1, $0 / 10) } ?? 10
+        var explicit: [Int]?
+        if let text = classesPerPhase {
+            let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parts.isEmpty, parts.allSatisfy({ $0 != nil && $0! > 0 }) else {
+                throw ValidationError("--classes-per-phase \(text): expected positive integers separated by commas")
+            }
+            explicit = parts.map { $0! }
+        }
+        let imageFolders = data.dataset == "imagefolder"
+        // Instantiating the baseline checks its options now, and tells its schedule.
+        let probe = try baselineType.init(
+            options: try PluginOptions(plugin: baseline, specs: baselineType.options, given: baselineOptions),
+            setting: RunSetting(dataset: data.dataset, classesPerPhase: [], mode: mode, seed: UInt64(seed)))
+        let scheduleName = schedule != "auto" ? schedule
+            : (probe.trainingPolicy.preferredSchedule?.rawValue ?? (imageFolders ? "cosine" : "multistep"))
+        let alphaPolicy: AlphaGradientPolicy
+        switch alphaGrad {
+        case "auto": alphaPolicy = mode == .faithful && baseline == "lucir" ? .accumulate : .zeroPerStep
+        default:
+            guard let policy = AlphaGradientPolicy(rawValue: alphaGrad) else {
+                throw ValidationError("--alpha-grad \(alphaGrad): expected auto, accumulate or zero-per-step")
+            }
+            alphaPolicy = policy
+        }
+        let epochs = self.epochs ?? p.epochs
+        let nbProtos = self.nbProtos ?? p.nbProtos
+        let config = RunConfiguration(
+            dataset: data.dataset, dataDir: data.dataDir, syntheticClasses: data.dataset == "synthetic" ? (data.numClasses ?? 100) : nil,
+            syntheticImagesPerClass: data.imagesPerClass, syntheticTestImagesPerClass: data.testImagesPerClass, dataSeed: data.dataSeed,
+            trainImagesPerClass: trainImagesPerClass ?? (data.dataset == "synthetic" ? nil : p.trainImagesPerClass),
+            testImagesPerClass: evalImagesPerClass,
+            classOrderSeed: seed, nbClFg: nbClFg, nbCl: nbCl, classesPerPhase: explicit,
+            budget: budgetName, budgetTotal: nbProtos * 100, budgetPerClass: nbProtos,
+            baseline: baseline, baselineOptions: baselineOptions, branchMode: branchMode, branch1: branch1,
+            branch2: branchMode == .dual ? branch2 : "",
+            branch1Options: try Self.pairs(branch1Options, flag: "--branch-1-option"),
+            branch2Options: branchMode == .dual ? try Self.pairs(branch2Options, flag: "--branch-2-option") : [:],
+            backbone: backbone ?? (imageFolders ? "resnet18" : "resnet32"),
+            mode: mode, epochsFirst: epochsFirst ?? (self.epochs ?? p.epochsFirst), epochs: epochs,
+            batchSize: batchSize ?? p.batchSize, testBatchSize: testBatchSize ?? p.testBatchSize,
+            evalBatchSize: evalBatchSize ?? p.evalBatchSize, baseLR1: baseLR1 ?? p.lr, baseLR2: baseLR2 ?? p.lr,
+            weightDecay: weightDecay ?? p.weightDecay, momentum: momentum ?? p.momentum, lrFactor: lrFactor ?? p.lrFactor,
+            schedule: scheduleName, fusionLR: branchMode == .dual ? (fusionLR ?? p.fusionLR) : 0, alphaGradient: alphaPolicy,
+            trainSeed: trainSeed ?? UInt64(seed), preset: preset)
+        try Self.check(config)
+        return config
+    }
+
+    static func check(_ c: RunConfiguration) throws {
+        func need(_ ok: Bool, _ message: String) throws { if !ok { throw ValidationError(message) } }
+        try need(c.epochs >= 1 && c.epochsFirst >= 1, "--epochs and --epochs-fg must be at least 1")
+        try need(c.batchSize >= 2, "--batch-size must be at least 2 (batch norm needs it), got \(c.batchSize)")
+        try need(c.testBatchSize >= 1 && c.evalBatchSize >= 1, "--test-batch-size and --eval-batch-size must be at least 1")
+        try need(c.baseLR1 >= 0 && c.baseLR2 >= 0 && c.fusionLR >= 0, "learning rates must not be negative")
+        try need(c.weightDecay >= 0 && c.momentum >= 0 && c.momentum < 1, "--weight-decay must be >= 0 and --momentum in [0, 1)")
+        try need(c.budgetPerClass >= 1, "--nb-protos must be at least 1")
+        try need((c.trainImagesPerClass ?? 1) >= 1 && (c.testImagesPerClass ?? 1) >= 1, "per-class image limits must be at least 1")
+    }
+}

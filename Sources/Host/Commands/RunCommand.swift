@@ -1,0 +1,100 @@
+import ArgumentParser
+import CILSDK
+import Foundation
+
+/// `cil run`: one arm (a baseline, plain or on MANets) through every phase of a
+/// protocol, into a run directory; the same command on the same directory resumes.
+/// Accepts the original code's option names (`--nb_cl_fg=50 --branch_1=ss ...`).
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Train one arm (a baseline, plain or on MANets) through every phase; resumable.",
+        discussion: """
+        Defaults come from --preset (paper: SPEC.md 1.6, 160 epochs; quick: a reduced budget \
+        that finishes in minutes); explicit flags override the preset. The original code's \
+        underscore names are accepted (--nb_cl_fg, --branch_1, --fusion_lr, --the_lambda, ...); \
+        --gpu, --num_workers and --ckpt_label are accepted and ignored.
+        """)
+
+    @OptionGroup var data: DatasetOptions
+    @OptionGroup var directories: PluginDirectoryOptions
+    @OptionGroup var arm: ArmOptions
+
+    @Option(help: "The run directory (created; an existing one with the same configuration is resumed).")
+    var out: String
+
+    @Option(name: .customLong("phase0-from"), help: "Reuse phase 0 from this finished run directory (same data, protocol, baseline and phase-0 training).")
+    var phase0From: String?
+
+    @Option(help: "Threads for the engine (default: all CPUs).")
+    var threads: Int?
+
+    @Flag(help: "No progress lines.")
+    var quiet = false
+
+    func run() throws {
+        let progress = RunProgress(quiet: quiet)
+        for note in arm.ignoredNotes { progress.note(note) }
+        try Engine.configure(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let catalog = PluginLoader.loadAll(pluginDirs: directories.pluginDirs)
+        for failure in catalog.failures { progress.note("warning: \(failure)") }
+        let config = try arm.resolve(data: data, catalog: catalog)
+        let results = try RunLauncher.run(config: config, out: out, phase0From: phase0From, catalog: catalog, progress: progress)
+        print(String(format: "average incremental accuracy: CNN %.2f%%, NME %.2f%%; forgetting (CNN) %.2f points; results in %@",
+                     100 * results.avg_inc_acc_cnn, 100 * results.avg_inc_acc_nme, 100 * results.forgetting_cnn,
+                     (out as NSString).appendingPathComponent("results.json")))
+    }
+}
+
+/// Starts or resumes a run directory.
+enum RunLauncher {
+    static func run(config: RunConfiguration, out: String, phase0From: String?, catalog: PluginCatalog,
+                    progress: RunProgress) throws -> RunResults {
+        let directory = RunDirectory(url: URL(fileURLWithPath: out))
+        try directory.prepare()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        if let data = FileManager.default.contents(atPath: directory.configURL.path) {
+            guard let existing = try? JSONDecoder().decode(RunConfiguration.self, from: data) else {
+                throw RunError.configuration("\(directory.configURL.path) is not a cil run configuration; use another --out")
+            }
+            guard existing == config else {
+                let diff = config.differences(from: existing).prefix(8).joined(separator: "; ")
+                throw RunError.configuration("\(directory.url.path) holds a run with a different configuration (\(diff)); use another --out or the same options")
+            }
+        } else {
+            try writeAtomically(try encoder.encode(config), to: directory.configURL)
+            directory.log(["event": "created", "sdk": SDKInfo.version, "blas_core": BLAS.coreName])
+        }
+        if let source = phase0From, directory.lastCheckpointedPhase() == nil {
+            try adoptPhaseZero(from: source, into: directory, config: config)
+        }
+        let run = try IncrementalRun(config: config, directory: directory, catalog: catalog, progress: progress)
+        directory.log(["event": "start", "threads": Parallel.threads, "blas_core": BLAS.coreName])
+        let results = try run.run()
+        directory.log(["event": "finished", "avg_inc_acc_cnn": results.avg_inc_acc_cnn, "avg_inc_acc_nme": results.avg_inc_acc_nme])
+        return results
+    }
+
+    /// Copies another run's phase-0 checkpoint when both train the same phase 0.
+    static func adoptPhaseZero(from source: String, into directory: RunDirectory, config: RunConfiguration) throws {
+        let sourceDirectory = RunDirectory(url: URL(fileURLWithPath: source))
+        let url = sourceDirectory.checkpointURL(phase: 0)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw RunError.configuration("--phase0-from \(source): no finished phase 0 (\(url.path) is missing)")
+        }
+        var checkpoint = try Checkpoint.load(from: url)
+        guard checkpoint.header.configuration.sharesPhaseZero(with: config) else {
+            let diff = config.differences(from: checkpoint.header.configuration).prefix(6).joined(separator: "; ")
+            throw RunError.configuration("--phase0-from \(source): its phase 0 was trained differently (\(diff))")
+        }
+        // Phase 0 is the plain network whatever the arm; α starts at the arm's value.
+        checkpoint.header.configuration = config
+        let initialAlpha: Float = config.branchMode == .dual ? 0.5 : 1
+        for (i, entry) in checkpoint.header.tensors.enumerated() where entry.name.hasPrefix("alpha.") && !entry.name.hasSuffix(".grad") {
+            checkpoint.values[i] = [initialAlpha]
+        }
+        try writeAtomically(try checkpoint.encoded(), to: directory.checkpointURL(phase: 0))
+        directory.log(["event": "phase0_adopted", "from": url.path])
+    }
+}

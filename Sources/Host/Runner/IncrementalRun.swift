@@ -1,0 +1,335 @@
+import CILSDK
+import Foundation
+
+/// One arm of a comparison: a baseline on a network (plain or MANets) through every
+/// phase of the protocol (SPEC.md 9). The host owns the loop; the baseline plugin
+/// supplies the head, phase hooks and the loss, the branch-type plugins the blocks.
+///
+/// Every random choice of phase p comes from generators seeded by (trainSeed, p), so
+/// a run resumed after phase p-1 computes exactly what an uninterrupted run does.
+final class IncrementalRun {
+    let config: RunConfiguration
+    let directory: RunDirectory
+    let dataset: ImageDataset
+    let incremental: IncrementalProtocol
+    let baseline: any Baseline
+    let branchTypes: (stable: any BranchType, plastic: (any BranchType)?)
+    let progress: RunProgress
+    /// Training-split positions of each dataset class (after the per-class cap).
+    let trainPositions: [[Int]]
+    /// Test-split positions of each dataset class (after the per-class cap).
+    let testPositions: [[Int]]
+
+    init(config: RunConfiguration, directory: RunDirectory, catalog: PluginCatalog, progress: RunProgress) throws {
+        self.config = config
+        self.directory = directory
+        self.progress = progress
+        dataset = try DatasetCatalog.load(DatasetCatalog.Request(
+            name: config.dataset, dataDirectory: config.dataDir,
+            synthetic: .init(numClasses: config.syntheticClasses ?? 100, imagesPerClass: config.syntheticImagesPerClass,
+                             testImagesPerClass: config.syntheticTestImagesPerClass, seed: config.dataSeed)))
+        let plan: PhasePlan
+        if let counts = config.classesPerPhase {
+            plan = try PhasePlan(numClasses: dataset.numClasses, classesPerPhase: counts)
+        } else {
+            plan = try PhasePlan.incremental(numClasses: dataset.numClasses, nbClFg: config.nbClFg, nbCl: config.nbCl)
+        }
+        let budget: ExemplarBudget = config.budget == "dynamic" ? .dynamic(perClass: config.budgetPerClass) : .fixed(total: config.budgetTotal)
+        incremental = try IncrementalProtocol(order: try ClassOrder.seeded(config.classOrderSeed, count: dataset.numClasses),
+                                              plan: plan, budget: budget)
+        let setting = RunSetting(dataset: config.dataset, classesPerPhase: plan.classesPerPhase, mode: config.mode, seed: config.trainSeed)
+        let baselineType = try catalog.baseline(named: config.baseline)
+        baseline = try baselineType.init(options: try PluginOptions(plugin: config.baseline, specs: baselineType.options,
+                                                                     given: config.baselineOptions), setting: setting)
+        let stableType = try catalog.branchType(named: config.branch1)
+        let stable = try stableType.init(options: try PluginOptions(plugin: config.branch1, specs: stableType.options, given: config.branch1Options))
+        var plastic: (any BranchType)?
+        if config.branchMode == .dual {
+            let plasticType = try catalog.branchType(named: config.branch2)
+            plastic = try plasticType.init(options: try PluginOptions(plugin: config.branch2, specs: plasticType.options, given: config.branch2Options))
+        }
+        branchTypes = (stable, plastic)
+        let cap = { (positions: [[Int]], limit: Int?) -> [[Int]] in
+            positions.map { list in limit.map { Array(list.prefix($0)) } ?? list }
+        }
+        trainPositions = cap(dataset.train.indicesByClass(numClasses: dataset.numClasses), config.trainImagesPerClass)
+        testPositions = cap(dataset.test.indicesByClass(numClasses: dataset.numClasses), config.testImagesPerClass)
+    }
+
+    var phaseCount: Int { incremental.plan.phaseCount }
+
+    /// A generator for `purpose` in `phase`, independent of every other draw.
+    func generator(phase: Int, purpose: UInt64) -> RandomGenerator {
+        var mix = RandomGenerator(seed: config.trainSeed ^ (UInt64(phase + 1) &* 0x9E37_79B9_7F4A_7C15))
+        return mix.fork(stream: purpose)
+    }
+
+    // MARK: - Network structure
+
+    /// The backbone of the configuration.
+    func makeBackbone(rng: inout RandomGenerator) throws -> ResNet {
+        switch config.backbone {
+        case "resnet32": return ResNet.cifar(blocksPerStage: 5, rng: &rng)
+        case "resnet20": return ResNet.cifar(blocksPerStage: 3, rng: &rng)
+        case "resnet18": return ResNet.imageNet(depth: 18, rng: &rng)
+        case "resnet34": return ResNet.imageNet(depth: 34, rng: &rng)
+        default: throw RunError.configuration("--backbone \(config.backbone): expected resnet32, resnet20, resnet18 or resnet34")
+        }
+    }
+
+    /// The network of phase 0, freshly initialised.
+    func makeNetwork() throws -> AggregatedNetwork {
+        var rng = generator(phase: 0, purpose: 1)
+        let backbone = try makeBackbone(rng: &rng)
+        let head = try baseline.makeHead(featureDimension: backbone.featureDimension,
+                                         classCount: incremental.plan.counts(phase: 0).new, rng: &rng)
+        return AggregatedNetwork(backbone: backbone, head: head, branchMode: config.branchMode)
+    }
+
+    /// Grows the phase-(p−1) network into phase p's structure: head rows for the new
+    /// classes, and at phase 1 the branches.
+    func advanceStructure(_ network: AggregatedNetwork, toPhase p: Int) throws {
+        var rng = generator(phase: p, purpose: 2)
+        network.head.expand(by: incremental.plan.counts(phase: p).new, rng: &rng)
+        if p == 1 {
+            try network.deriveBranches(stable: branchTypes.stable, plastic: branchTypes.plastic, rng: &rng)
+        }
+    }
+
+    /// The network after `phase`, rebuilt and filled from its checkpoint.
+    func restore(from checkpoint: Checkpoint, file: String) throws -> AggregatedNetwork {
+        let network = try makeNetwork()
+        if checkpoint.header.phase >= 1 {
+            for p in 1...checkpoint.header.phase { try advanceStructure(network, toPhase: p) }
+        }
+        try checkpoint.restore(into: network, file: file)
+        return network
+    }
+
+    // MARK: - Data of a phase
+
+    /// Mapped labels of dataset classes.
+    func mapped(_ dataClasses: [Int]) -> [Int] { dataClasses.map { incremental.order.mappedLabels[$0] } }
+
+    /// Exemplar positions of every mapped label 0..<count after `phase`.
+    func exemplarPositions(memory: ExemplarMemory, labels: Range<Int>, afterPhase phase: Int) -> [[Int]] {
+        let perClass = incremental.budget.perClass(phase: phase, plan: incremental.plan)
+        return labels.map { memory.exemplars(of: incremental.order.classes[$0], perClass: perClass) }
+    }
+
+    // MARK: - The loop
+
+    /// Runs (or resumes) every phase; returns the results.
+    func run() throws -> RunResults {
+        var network: AggregatedNetwork
+        var memory = ExemplarMemory()
+        var results: [PhaseResult] = []
+        var start = 0
+        if let last = directory.lastCheckpointedPhase() {
+            let url = directory.checkpointURL(phase: last)
+            let checkpoint = try Checkpoint.load(from: url)
+            guard checkpoint.header.configuration == config else {
+                throw RunError.checkpoint("checkpoint \(url.path) was written by another configuration")
+            }
+            network = try restore(from: checkpoint, file: url.path)
+            memory = checkpoint.header.memory
+            results = checkpoint.header.results
+            start = last + 1
+            progress.note("resuming after phase \(last) from \(url.path)")
+            directory.log(["event": "resume", "after_phase": last])
+        } else {
+            network = try makeNetwork()
+        }
+        for p in start..<phaseCount {
+            let t0 = Date()
+            let old: AggregatedNetwork? = p == 0 ? nil : network.frozenCopy()
+            if p > 0 { try advanceStructure(network, toPhase: p) }
+            let alphaTrace = try train(phase: p, network: network, old: old, memory: &memory)
+            let counts = incremental.plan.counts(phase: p)
+            let perClass = incremental.budget.perClass(phase: p, plan: incremental.plan)
+            let evaluator = Evaluator(dataset: dataset, order: incremental.order, mode: config.mode, batchSize: config.evalBatchSize)
+            let seenClasses = incremental.seenClasses(phase: p)
+            let accuracies = try evaluator.evaluate(
+                network, seen: counts.seen, base: incremental.plan.counts(phase: 0).seen,
+                exemplars: exemplarPositions(memory: memory, labels: 0..<counts.seen, afterPhase: p),
+                testPositions: seenClasses.flatMap { testPositions[$0] })
+            let result = PhaseResult(
+                phase: p, classes_seen: counts.seen, acc_cnn: accuracies.cnn, acc_nme: accuracies.nme,
+                acc_cnn_base: accuracies.cnnBase, acc_nme_base: accuracies.nmeBase,
+                alpha: network.plastic == nil ? [] : network.alphas.map(\.item), alpha_per_epoch: alphaTrace,
+                seconds: Date().timeIntervalSince(t0), exemplars_per_class: perClass)
+            results.append(result)
+            let checkpoint = Checkpoint(phase: p, configuration: config, network: network, memory: memory, results: results)
+            try writeAtomically(try checkpoint.encoded(), to: directory.checkpointURL(phase: p))
+            try writeResults(results)
+            directory.log(["event": "phase_end", "phase": p, "acc_cnn": result.acc_cnn, "acc_nme": result.acc_nme,
+                           "acc_cnn_base": result.acc_cnn_base, "alpha": result.alpha.map(Double.init), "seconds": result.seconds])
+            progress.phaseDone(result, of: phaseCount)
+        }
+        return RunResults(config: config, phases: results, totalPhases: phaseCount)
+    }
+
+    func writeResults(_ phases: [PhaseResult]) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let results = RunResults(config: config, phases: phases, totalPhases: phaseCount)
+        try writeAtomically(try encoder.encode(results), to: directory.resultsURL)
+    }
+
+    /// Phase p: imprinting, the epochs (network steps, then α steps), exemplar
+    /// selection and the baseline's phase-end work. Returns α after each epoch.
+    func train(phase p: Int, network: AggregatedNetwork, old: AggregatedNetwork?, memory: inout ExemplarMemory) throws -> [[Float]] {
+        let counts = incremental.plan.counts(phase: p)
+        let newClasses = incremental.classes(phase: p)
+        let oldLabels = 0..<counts.old
+        let oldExemplars = p == 0 ? [] : exemplarPositions(memory: memory, labels: oldLabels, afterPhase: p - 1).flatMap { $0 }
+        let positions = newClasses.flatMap { trainPositions[$0] } + oldExemplars
+        let trainLoader = BatchLoader(split: dataset.train, transform: dataset.preprocessing.train)
+        let testLoader = BatchLoader(split: dataset.train, transform: dataset.preprocessing.test)
+        let policy = baseline.trainingPolicy
+
+        // Phase start: the baseline's work (imprinting) on the pre-training network.
+        let featuresOf: (Int) throws -> Tensor = { label in
+            let dataClass = self.incremental.order.classes[label]
+            network.setTraining(false)
+            defer { network.setTraining(true) }
+            return try withNoGrad {
+                var rng = RandomGenerator(seed: 0)
+                var parts: [Tensor] = []
+                for chunk in BatchSampler.sequential(self.trainPositions[dataClass], batchSize: self.config.evalBatchSize) {
+                    parts.append(network.forward(try testLoader.batch(chunk, rng: &rng).images).features)
+                }
+                return Tensor.concatenate(parts, axis: 0)
+            }
+        }
+        try baseline.phaseWillStart(PhaseStartContext(phase: p, classes: counts, head: network.head,
+                                                      trainingFeatures: featuresOf, seed: config.trainSeed &+ UInt64(p)))
+
+        // Optimisers and schedules (SPEC.md 1.6, 3.3, 4.3).
+        let epochs = p == 0 ? config.epochsFirst : config.epochs
+        let baseLR = p == 0 ? config.baseLR1 : config.baseLR2
+        let groups = OptimizerGroups.make(for: network, learningRate: baseLR, weightDecay: config.weightDecay,
+                                          mode: config.mode, momentum: config.momentum)
+        let sgd = SGD(groups: groups)
+        let groupBase = groups.map(\.learningRate)
+        let scheduleKind = config.schedule == "cosine" ? ScheduleKind.cosine : .multistep
+        let networkSchedule: any LearningRateSchedule = scheduleKind == .cosine
+            ? CosineSchedule(base: 1, tMax: epochs)
+            : MultiStepSchedule.cifar(base: 1, epochs: epochs, gamma: config.lrFactor)
+        var alphaLearner: AlphaLearner?
+        var balanced: [Int] = []
+        if p > 0, network.plastic != nil, policy.learnsAlpha, config.fusionLR > 0 {
+            alphaLearner = AlphaLearner(network: network, learningRate: config.fusionLR, policy: config.alphaGradient)
+            var rng = generator(phase: p, purpose: 3)
+            let newPositions = newClasses.map { trainPositions[$0] }
+            let nbProtos = config.budget == "dynamic" ? config.budgetPerClass : config.budgetTotal / 100
+            if config.mode == .faithful {
+                balanced = BalancedSubset.faithful(newClassPositions: newPositions.flatMap { $0 }, nbCl: counts.new,
+                                                   nbProtos: nbProtos, oldExemplars: oldExemplars, rng: &rng)
+            } else {
+                balanced = BalancedSubset.classBalanced(newClassPositions: newPositions,
+                                                        oldClasses: Array(incremental.order.classes[0..<counts.old]),
+                                                        memory: memory,
+                                                        perClass: incremental.budget.perClass(phase: p - 1, plan: incremental.plan),
+                                                        rng: &rng)
+            }
+        }
+        if network.plastic != nil, !policy.learnsAlpha || config.fusionLR == 0 {
+            for a in network.alphas { a.requiresGrad = false }
+        }
+        let alphaSchedule = MultiStepSchedule.cifar(base: config.fusionLR, epochs: epochs, gamma: config.lrFactor)
+
+        var alphaTrace: [[Float]] = []
+        var rng = generator(phase: p, purpose: 4)
+        network.setTraining(true)
+        for epoch in 0..<epochs {
+            let factor = networkSchedule.learningRate(epoch: epoch, stepping: config.stepping)
+            sgd.setLearningRates(groupBase.map { $0 * factor })
+            let batches = BatchSampler.shuffled(positions, batchSize: config.batchSize, rng: &rng)
+            progress.epochStarted(phase: p, phases: phaseCount, epoch: epoch, epochs: epochs, images: positions.count,
+                                  learningRate: baseLR * factor)
+            var lossSum = 0.0
+            for (b, chunk) in batches.enumerated() {
+                let batch = try trainLoader.batch(chunk, rng: &rng)
+                let targets = mapped(batch.labels)
+                sgd.zeroGrad()
+                let current = network.forward(batch.images)
+                let previous = old.map { model in withNoGrad { model.forward(batch.images) } }
+                let loss = try baseline.loss(BatchContext(phase: p, classes: counts, targets: targets, current: current,
+                                                          previous: previous, head: network.head))
+                let value = loss.total.item
+                guard value.isFinite else {
+                    throw RunError.diverged("the loss became \(value) in phase \(p), epoch \(epoch + 1), batch \(b + 1) (\(config.baseline)); the results of the phases before are kept in \(directory.url.path)")
+                }
+                loss.total.backward()
+                if let clamp = policy.gradientClamp {
+                    for g in groups { for t in g.parameters { t.grad?.withUnsafeMutableBufferPointer { v in
+                        for i in v.indices { v[i] = min(max(v[i], clamp.lowerBound), clamp.upperBound) }
+                    } } }
+                }
+                sgd.step()
+                lossSum += Double(value)
+                progress.batchDone(images: chunk.count, loss: value)
+            }
+            if let learner = alphaLearner {
+                learner.learningRate = alphaSchedule.learningRate(epoch: epoch, stepping: config.stepping)
+                for chunk in BatchSampler.sequential(balanced, batchSize: config.testBatchSize) {
+                    let batch = try trainLoader.batch(chunk, rng: &rng)
+                    learner.step(images: batch.images, labels: mapped(batch.labels))
+                }
+            }
+            let alphas = network.plastic == nil ? [] : network.alphas.map(\.item)
+            alphaTrace.append(alphas)
+            let meanLoss = lossSum / Double(max(batches.count, 1))
+            progress.epochDone(meanLoss: meanLoss, alphas: alphas)
+            directory.log(["event": "epoch", "phase": p, "epoch": epoch + 1, "loss": meanLoss,
+                           "lr": Double(baseLR * factor), "alpha": alphas.map(Double.init)])
+        }
+
+        // Exemplars: herd each new class once with the final model (SPEC.md 1.4).
+        let target = incremental.budget.perClass(phase: p, plan: incremental.plan)
+        for dataClass in newClasses {
+            let features = try featuresOf(incremental.order.mappedLabels[dataClass])
+            let herding = Herding.rank(features: features, target: target)
+            try memory.record(dataClass, positions: trainPositions[dataClass], herding: herding)
+        }
+
+        // The baseline's phase-end work (e.g. PODNet's class-balanced finetuning).
+        let finalMemory = memory
+        try baseline.phaseDidEnd(PhaseEndContext(phase: p, classes: counts, head: network.head) { spec in
+            try self.finetuneHead(network, phase: p, counts: counts, memory: finalMemory, spec: spec)
+        })
+        return alphaTrace
+    }
+
+    /// Trains the head alone on the exemplars of every seen class (each class its
+    /// current exemplars, so classes are equally represented), backbone frozen.
+    func finetuneHead(_ network: AggregatedNetwork, phase p: Int, counts: ClassCounts, memory: ExemplarMemory,
+                      spec: HeadFinetuning) throws {
+        let positions = exemplarPositions(memory: memory, labels: 0..<counts.seen, afterPhase: p).flatMap { $0 }
+        let headParams = network.head.parameterRoles.filter { $0.role != .oldClasses && $0.tensor.requiresGrad }.map(\.tensor)
+        let sgd = SGD(groups: [ParameterGroup(name: "finetune", parameters: headParams, learningRate: spec.learningRate,
+                                              weightDecay: spec.weightDecay, momentum: config.momentum)])
+        let loader = BatchLoader(split: dataset.train, transform: dataset.preprocessing.train)
+        var rng = generator(phase: p, purpose: 5)
+        try network.withFrozenWeights {
+            for t in headParams { t.requiresGrad = true }
+            for _ in 0..<spec.epochs {
+                for chunk in BatchSampler.shuffled(positions, batchSize: spec.batchSize, rng: &rng) {
+                    let batch = try loader.batch(chunk, rng: &rng)
+                    let features = withNoGrad { network.forward(batch.images).features }
+                    let out = network.head.forward(features)
+                    sgd.zeroGrad()
+                    let loss = try spec.loss(BatchContext(phase: p, classes: counts, targets: mapped(batch.labels),
+                        current: ModelOutputs(logits: out.logits, features: features, levelMaps: [], headExtras: out.extras),
+                        previous: nil, head: network.head))
+                    guard loss.total.item.isFinite else {
+                        throw RunError.diverged("the head finetuning loss became \(loss.total.item) in phase \(p)")
+                    }
+                    loss.total.backward()
+                    sgd.step()
+                }
+            }
+        }
+    }
+}

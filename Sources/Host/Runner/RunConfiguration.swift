@@ -1,0 +1,92 @@
+import CILSDK
+import Foundation
+
+/// Everything that decides what a run computes, fully resolved (no "auto" left).
+/// Written to `config.json`; a run directory holding a different configuration is
+/// refused. Settings that do not change results (threads, plugin directories,
+/// progress output) are not part of it.
+struct RunConfiguration: Codable, Equatable {
+    // Data.
+    var dataset: String
+    var dataDir: String?
+    /// synthetic: classes, train and test images per class, generator seed.
+    var syntheticClasses: Int?
+    var syntheticImagesPerClass: Int
+    var syntheticTestImagesPerClass: Int
+    var dataSeed: UInt64
+    /// Use at most this many training (test) images per class (nil: all). The first
+    /// ones in split order, so the choice is deterministic.
+    var trainImagesPerClass: Int?
+    var testImagesPerClass: Int?
+
+    // Protocol (SPEC.md 1).
+    /// `random_seed`: the class order's NumPy seed (1993).
+    var classOrderSeed: Int
+    var nbClFg: Int
+    var nbCl: Int
+    /// Explicit class counts per phase (overrides nb_cl_fg / nb_cl).
+    var classesPerPhase: [Int]?
+    /// "fixed" (total) or "dynamic" (per class).
+    var budget: String
+    var budgetTotal: Int
+    var budgetPerClass: Int
+
+    // Method.
+    var baseline: String
+    var baselineOptions: [String: String]
+    var branchMode: BranchMode
+    var branch1: String
+    var branch2: String
+    var branch1Options: [String: String]
+    var branch2Options: [String: String]
+    var backbone: String
+
+    // Optimisation (SPEC.md 1.6).
+    var mode: FidelityMode
+    var epochsFirst: Int
+    var epochs: Int
+    var batchSize: Int
+    var testBatchSize: Int
+    var evalBatchSize: Int
+    var baseLR1: Float
+    var baseLR2: Float
+    var weightDecay: Float
+    var momentum: Float
+    var lrFactor: Float
+    /// "multistep" or "cosine".
+    var schedule: String
+    var fusionLR: Float
+    var alphaGradient: AlphaGradientPolicy
+    /// Seed of every random choice of training (shuffling, augmentation, balanced set).
+    var trainSeed: UInt64
+    /// The preset the defaults came from.
+    var preset: String
+
+    /// The schedule stepping the fidelity mode implies (SPEC.md 1.6).
+    var stepping: SchedulerStepping { mode == .faithful ? .faithful : .corrected }
+
+    /// Whether `other` trains the same phase 0 (so its phase-0 model can be reused).
+    func sharesPhaseZero(with other: RunConfiguration) -> Bool {
+        var a = self, b = other
+        a.branchMode = .single; b.branchMode = .single
+        a.branch1 = ""; b.branch1 = ""; a.branch2 = ""; b.branch2 = ""
+        a.branch1Options = [:]; b.branch1Options = [:]; a.branch2Options = [:]; b.branch2Options = [:]
+        a.fusionLR = 0; b.fusionLR = 0
+        a.alphaGradient = .zeroPerStep; b.alphaGradient = .zeroPerStep
+        a.epochs = 0; b.epochs = 0
+        a.baseLR2 = 0; b.baseLR2 = 0
+        return a == b
+    }
+
+    /// Lines naming each setting that differs from `other`, for the refusal message.
+    func differences(from other: RunConfiguration) -> [String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let a = try? JSONSerialization.jsonObject(with: encoder.encode(self)) as? [String: Any],
+              let b = try? JSONSerialization.jsonObject(with: encoder.encode(other)) as? [String: Any] else { return [] }
+        return Set(a.keys).union(b.keys).sorted().compactMap { key in
+            let x = a[key].map { "\($0)" } ?? "-", y = b[key].map { "\($0)" } ?? "-"
+            return x == y ? nil : "\(key): \(y) in the directory, \(x) now"
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import CILSDK
+import Foundation
+
+/// A run's directory: `config.json` (the resolved configuration), `events.jsonl`
+/// (an append-only log, one JSON object a line), `checkpoints/phase-N.ckpt` (the
+/// state after phase N, checksummed) and `results.json`. Every file but the log is
+/// written atomically (temporary file, fsync, rename), so a crash never leaves a
+/// half-written file that looks valid.
+struct RunDirectory {
+    let url: URL
+
+    var configURL: URL { url.appendingPathComponent("config.json") }
+    var eventsURL: URL { url.appendingPathComponent("events.jsonl") }
+    var resultsURL: URL { url.appendingPathComponent("results.json") }
+    var checkpointsURL: URL { url.appendingPathComponent("checkpoints") }
+
+    func checkpointURL(phase: Int) -> URL { checkpointsURL.appendingPathComponent("phase-\(phase).ckpt") }
+
+    /// Creates the directory (and checkpoints/) if needed; a clear error if it cannot.
+    func prepare() throws {
+        do {
+            try FileManager.default.createDirectory(at: checkpointsURL, withIntermediateDirectories: true)
+        } catch {
+            throw RunError.io("cannot create the run directory \(url.path): \(error.localizedDescription)")
+        }
+        guard FileManager.default.isWritableFile(atPath: url.path) else {
+            throw RunError.io("the run directory \(url.path) is not writable")
+        }
+    }
+
+    /// The highest phase with a checkpoint file (not yet verified).
+    func lastCheckpointedPhase() -> Int? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpointsURL.path)) ?? []
+        return names.compactMap { name -> Int? in
+            guard name.hasPrefix("phase-"), name.hasSuffix(".ckpt") else { return nil }
+            return Int(name.dropFirst(6).dropLast(5))
+        }.max()
+    }
+
+    /// Appends one event to the log (and flushes it to disk).
+    func log(_ event: [String: Any]) {
+        var object = event
+        object["time"] = ISO8601DateFormatter().string(from: Date())
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        if !FileManager.default.fileExists(atPath: eventsURL.path) {
+            _ = FileManager.default.createFile(atPath: eventsURL.path, contents: nil)
+        }
+        guard let handle = try? FileHandle(forWritingTo: eventsURL) else { return }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        try? handle.write(contentsOf: data + Data("\n".utf8))
+        try? handle.synchronize()
+    }
+}
+
+/// Writes `data` to `url` atomically: a temporary file in the same directory,
+/// fsync, rename. Errors name the file.
+func writeAtomically(_ data: Data, to url: URL) throws {
+    let dir = url.deletingLastPathComponent()
+    let temp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+    guard FileManager.default.createFile(atPath: temp.path, contents: nil) else {
+        throw RunError.io("cannot write \(temp.path) (is \(dir.path) writable, is the disk full?)")
+    }
+    do {
+        let handle = try FileHandle(forWritingTo: temp)
+        do {
+            try handle.write(contentsOf: data)
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            throw error
+        }
+        if rename(temp.path, url.path) != 0 {
+            throw RunError.io("cannot rename \(temp.path) to \(url.path): \(String(cString: strerror(errno)))")
+        }
+    } catch let error as RunError {
+        try? FileManager.default.removeItem(at: temp)
+        throw error
+    } catch {
+        try? FileManager.default.removeItem(at: temp)
+        throw RunError.io("cannot write \(url.path): \(error.localizedDescription) (is the disk full?)")
+    }
+}
+
+/// Errors of a run, each a complete sentence for the user.
+enum RunError: Error, CustomStringConvertible {
+    case io(String)
+    case configuration(String)
+    case diverged(String)
+    case checkpoint(String)
+
+    var description: String {
+        switch self {
+        case let .io(m), let .configuration(m), let .diverged(m), let .checkpoint(m): return m
+        }
+    }
+}
