@@ -91,7 +91,7 @@ struct PluginBuildStampTests {
         #expect(SDKInfo.version == "0.1.0")
         #expect(Self.host.abiVersion == SDKInfo.abiVersion)
         #expect(Self.host.sdkVersion == SDKInfo.version)
-        #expect(Self.host.structSize == UInt32(MemoryLayout<cil_plugin_build_info>.size))
+        #expect(Self.host.structSize == UInt32(MemoryLayout<cil_build_stamp>.size))
         #expect(!Self.host.toolchain.isEmpty)
         #expect(SDKInfo.compilerVersion == Self.host.toolchain)
         #expect(Self.host.incompatibility(with: Self.host) == nil)
@@ -111,7 +111,7 @@ struct PluginBuildStampTests {
         stamp.structSize = 16
         stamp.sdkVersion = "9.9.9"
         #expect(stamp.incompatibility(with: Self.host)
-            == "its build-info record has 16 bytes, expected \(MemoryLayout<cil_plugin_build_info>.size)")
+            == "its build-info record has 16 bytes, expected \(MemoryLayout<cil_build_stamp>.size)")
     }
 
     @Test func sdkMismatch() {
@@ -132,7 +132,7 @@ struct PluginBuildStampTests {
     @Test func readsTheCRecord() {
         let info = cil_plugin_stamp().pointee
         #expect(PluginBuildStamp(info) == Self.host)
-        let empty = cil_plugin_build_info(abi_version: 1, struct_size: 24, sdk_version: nil, toolchain: nil)
+        let empty = cil_build_stamp(abi_version: 1, struct_size: 24, sdk_version: nil, toolchain: nil)
         #expect(PluginBuildStamp(empty) == PluginBuildStamp(abiVersion: 1, structSize: 24, sdkVersion: "", toolchain: ""))
     }
 }

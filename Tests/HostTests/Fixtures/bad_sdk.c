@@ -1,14 +1,10 @@
 /* A "Swift plugin" built for the right plugin ABI against another SDK version. */
-#include "fixture_compat.h"
 #include "cil_plugin.h"
 
-static const struct cil_plugin_build_info info = {CIL_PLUGIN_ABI_VERSION, (uint32_t)sizeof(cil_plugin_build_info),
+static const cil_build_stamp info = {CIL_PLUGIN_ABI_VERSION, (uint32_t)sizeof(cil_build_stamp),
                                                   "0.0.9", "clang version 0.0.0 (bad_sdk fixture)"};
 
-/* Exported as cil_plugin_build_info through an asm label: in C the function cannot
-   take that name while cil_plugin.h's typedef of the same name is in scope. */
-const struct cil_plugin_build_info *fixture_build_info(void) __asm__("cil_plugin_build_info");
-const struct cil_plugin_build_info *fixture_build_info(void) { return &info; }
+const cil_build_stamp *cil_plugin_build_info(void) { return &info; }
 
 /* Never reached: if the host called it, "registered no baseline" would show. */
 int32_t cil_plugin_register(void *registrar, uint32_t host_abi_version) {

@@ -23,7 +23,6 @@
  *   FIXTURE_MISSING_SYMBOL   the manifest names a symbol the library lacks
  *   FIXTURE_BAD_TYPE         the manifest uses the type "int128"
  */
-#include "fixture_compat.h"
 #include "cil_plugin.h"
 
 #include <stdio.h>

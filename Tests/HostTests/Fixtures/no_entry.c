@@ -1,5 +1,4 @@
 /* A valid shared library named like a plugin that exports neither entry point. */
-#include "fixture_compat.h"
 #include "cil_plugin.h"
 
 int32_t not_a_plugin_entry(int32_t x) { return x + 1; }

@@ -1,6 +1,5 @@
 /* A library that needs a symbol nothing provides (as a plugin built against another
    SDK would): dlopen(RTLD_NOW) fails with "undefined symbol". */
-#include "fixture_compat.h"
 #include "cil_plugin.h"
 
 extern int32_t cil_sdk_function_from_another_version(int32_t);

@@ -4,7 +4,7 @@
  * Every plugin library exports ONE of two entry points:
  *
  *  1. Swift plugins (baselines, branch types) export
- *       const cil_plugin_build_info *cil_plugin_build_info(void);
+ *       const cil_build_stamp *cil_plugin_build_info(void);
  *       int32_t cil_plugin_register(void *registrar, uint32_t host_abi_version);
  *     The host reads the build info first and checks the ABI version, the SDK
  *     version and the compiler (Swift has no stable ABI on Linux) BEFORE it lets
@@ -39,21 +39,28 @@ extern "C" {
 #define CIL_SDK_VERSION "0.1.0"
 
 /* The compiler that compiles this header: in a Swift target that is the clang
-   inside the Swift toolchain, whose version string names the toolchain's commit. */
+   inside the Swift toolchain, whose version string names the toolchain's commit.
+   (Only Swift plugins are checked against it; C plugins never need it.) */
+#if defined(__clang_version__)
 #define CIL_TOOLCHAIN_ID __clang_version__
+#elif defined(__VERSION__)
+#define CIL_TOOLCHAIN_ID "non-clang " __VERSION__
+#else
+#define CIL_TOOLCHAIN_ID "unknown compiler"
+#endif
 
-/* What a Swift plugin was built with. */
-typedef struct cil_plugin_build_info {
+/* What a Swift plugin was built with (returned by its cil_plugin_build_info()). */
+typedef struct cil_build_stamp {
     uint32_t abi_version;     /* CIL_PLUGIN_ABI_VERSION at the plugin's build */
-    uint32_t struct_size;     /* sizeof(cil_plugin_build_info) at the plugin's build */
+    uint32_t struct_size;     /* sizeof(cil_build_stamp) at the plugin's build */
     const char *sdk_version;  /* CIL_SDK_VERSION at the plugin's build */
     const char *toolchain;    /* CIL_TOOLCHAIN_ID at the plugin's build */
-} cil_plugin_build_info;
+} cil_build_stamp;
 
 /* The build info of the code that includes this header, fixed at its compile time. */
-static inline const cil_plugin_build_info *cil_plugin_stamp(void) {
-    static const cil_plugin_build_info info = {
-        CIL_PLUGIN_ABI_VERSION, (uint32_t)sizeof(cil_plugin_build_info), CIL_SDK_VERSION, CIL_TOOLCHAIN_ID};
+static inline const cil_build_stamp *cil_plugin_stamp(void) {
+    static const cil_build_stamp info = {
+        CIL_PLUGIN_ABI_VERSION, (uint32_t)sizeof(cil_build_stamp), CIL_SDK_VERSION, CIL_TOOLCHAIN_ID};
     return &info;
 }
 
@@ -85,7 +92,7 @@ typedef int32_t (*cil_loss_term_fn)(const cil_loss_term_input *input, float *val
 typedef struct cil_c_plugin {
     uint32_t abi_version;        /* CIL_PLUGIN_ABI_VERSION */
     uint32_t struct_size;        /* sizeof(cil_c_plugin) */
-    const char *name;            /* unique plugin name, e.g. "entropy-reg" */
+    const char *name;            /* plugin name, unique among plugins of its kind, e.g. "entropy-reg" */
     const char *version;         /* the plugin's own version */
     const char *description;     /* one line */
     /* Optional: functions exported by this library, declared by signature and
@@ -100,7 +107,7 @@ typedef struct cil_c_plugin {
 } cil_c_plugin;
 
 typedef const cil_c_plugin *(*cil_c_plugin_entry_fn)(uint32_t host_abi_version);
-typedef const cil_plugin_build_info *(*cil_plugin_build_info_fn)(void);
+typedef const cil_build_stamp *(*cil_plugin_build_info_fn)(void);
 typedef int32_t (*cil_plugin_register_fn)(void *registrar, uint32_t host_abi_version);
 
 #ifdef __cplusplus

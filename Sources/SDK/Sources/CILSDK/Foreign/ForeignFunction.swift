@@ -105,17 +105,29 @@ public struct ForeignManifest: Codable, Sendable, Equatable {
 
     /// Parses a manifest; errors name the plugin and say what is wrong.
     public static func parse(_ json: String, plugin: String) throws -> ForeignManifest {
+        func fail(_ text: String) -> ForeignFunction.Failure { .init(description: "plugin '\(plugin)': \(text)") }
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."])
+        }
+        func invalid(_ keys: [any CodingKey]) -> ForeignFunction.Failure {
+            let where_ = path(keys)
+            let isType = ["returns", "arguments"].contains { where_.hasSuffix($0) || where_.contains("\($0)[") }
+            let types = isType ? "; types are \(ForeignType.allCases.map(\.rawValue).joined(separator: ", "))" : ""
+            return fail("manifest value at '\(where_)' is invalid\(types)")
+        }
         do {
             return try JSONDecoder().decode(ForeignManifest.self, from: Data(json.utf8))
         } catch let DecodingError.dataCorrupted(context) {
-            throw ForeignFunction.Failure(description: "plugin '\(plugin)': manifest is not valid JSON (\(context.debugDescription))")
+            // An empty path is a syntax error; a path is a value of the wrong kind
+            // (e.g. an unknown type name).
+            if context.codingPath.isEmpty { throw fail("manifest is not valid JSON (\(context.debugDescription))") }
+            throw invalid(context.codingPath)
         } catch let DecodingError.keyNotFound(key, _) {
-            throw ForeignFunction.Failure(description: "plugin '\(plugin)': manifest lacks the key '\(key.stringValue)'")
+            throw fail("manifest lacks the key '\(key.stringValue)'")
         } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ForeignFunction.Failure(description: "plugin '\(plugin)': manifest value at '\(path)' is invalid; types are \(ForeignType.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw invalid(context.codingPath)
         } catch {
-            throw ForeignFunction.Failure(description: "plugin '\(plugin)': manifest unreadable: \(error)")
+            throw fail("manifest unreadable: \(error)")
         }
     }
 }

@@ -26,7 +26,7 @@ public struct PluginBuildStamp: Equatable, Sendable, Codable {
         self.toolchain = toolchain
     }
 
-    public init(_ info: cil_plugin_build_info) {
+    public init(_ info: cil_build_stamp) {
         abiVersion = info.abi_version
         structSize = info.struct_size
         sdkVersion = info.sdk_version.map { String(cString: $0) } ?? ""
