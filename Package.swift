@@ -66,6 +66,11 @@ let package = Package(
             dependencies: [.product(name: "CILSDK", package: "SDK")],
             path: "Tests/SDKTests"
         ),
+        .testTarget(
+            name: "BaselineTests",
+            dependencies: [.product(name: "CILSDK", package: "SDK")],
+            path: "Tests/BaselineTests"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
