@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+
+/// `cil run` end to end on a tiny synthetic protocol: results, resume after SIGKILL,
+/// refusal of a directory holding another configuration, and every baseline in both
+/// branch modes learning above chance in every phase.
+@Suite("cil run", .serialized)
+struct RunCommandTests {
+    /// 6 classes: 2 in phase 0, then 2 per phase (3 phases); tiny budgets.
+    static func arguments(baseline: String, mode: String, out: String, extra: [String] = []) -> [String] {
+        ["run", "--dataset", "synthetic", "--num-classes", "6", "--images-per-class", "40", "--test-images-per-class", "20",
+         "--nb-cl-fg", "2", "--nb-cl", "2", "--preset", "quick", "--epochs-fg", "6", "--epochs", "3",
+         "--lr-fg", "0.1", "--lr", "0.05", "--batch-size", "32", "--baseline", baseline, "--branch-mode", mode,
+         "--branch-1", mode == "dual" ? "ss" : "free", "--out", out, "--quiet", "--threads", "2"] + extra
+    }
+
+    static func temporaryDirectory() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cil-run-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static func results(_ dir: URL) throws -> [String: Any] {
+        let data = try Data(contentsOf: dir.appendingPathComponent("results.json"))
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    static func phases(_ results: [String: Any]) -> [[String: Any]] { results["phases"] as? [[String: Any]] ?? [] }
+
+    @Test(arguments: ["icarl", "lucir", "podnet"], ["single", "dual"])
+    func baselineLearnsAboveChanceInEveryPhase(baseline: String, mode: String) throws {
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = try CommandRunner.run(Self.arguments(baseline: baseline, mode: mode, out: dir.path))
+        #expect(out.status == 0, "stderr: \(out.stderr)")
+        let results = try Self.results(dir)
+        let phases = Self.phases(results)
+        #expect(phases.count == 3)
+        for p in phases {
+            let seen = p["classes_seen"] as! Int
+            let acc = p["acc_cnn"] as! Double, nme = p["acc_nme"] as! Double
+            #expect(acc > 1.5 / Double(seen), "\(baseline) \(mode) phase \(p["phase"]!): CNN \(acc) with \(seen) classes")
+            #expect(nme > 1.5 / Double(seen), "\(baseline) \(mode) phase \(p["phase"]!): NME \(nme) with \(seen) classes")
+            for key in ["acc_cnn_base", "acc_nme_base", "alpha", "seconds"] { #expect(p[key] != nil, "missing \(key)") }
+            if mode == "dual", p["phase"] as! Int > 0 { #expect((p["alpha"] as! [Double]).count == 3) }
+        }
+        let config = results["config"] as! [String: Any]
+        #expect(config["mode"] as? String == "faithful" && config["baseline"] as? String == baseline)
+        let avg = phases.map { $0["acc_cnn"] as! Double }.reduce(0, +) / 3
+        #expect(abs((results["avg_inc_acc_cnn"] as! Double) - avg) < 1e-9)
+        let forgetting = (phases[0]["acc_cnn_base"] as! Double) - (phases[2]["acc_cnn_base"] as! Double)
+        #expect(abs((results["forgetting_cnn"] as! Double) - forgetting) < 1e-9)
+    }
+
+    /// Killed with SIGKILL during phase 1, the same command finishes with the same
+    /// results as an uninterrupted run.
+    @Test func resumeAfterSIGKILLGivesIdenticalResults() throws {
+        let whole = Self.temporaryDirectory(), killed = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: whole); try? FileManager.default.removeItem(at: killed) }
+        let reference = try CommandRunner.run(Self.arguments(baseline: "lucir", mode: "dual", out: whole.path))
+        #expect(reference.status == 0, "stderr: \(reference.stderr)")
+
+        // Start the same run and kill it once phase 0 is checkpointed.
+        let process = Process()
+        process.executableURL = CommandRunner.executable
+        process.arguments = Self.arguments(baseline: "lucir", mode: "dual", out: killed.path)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let checkpoint = killed.appendingPathComponent("checkpoints/phase-0.ckpt")
+        let deadline = Date().addingTimeInterval(300)
+        while !FileManager.default.fileExists(atPath: checkpoint.path) && Date() < deadline && process.isRunning {
+            usleep(20_000)
+        }
+        usleep(300_000)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal, "the run finished before it could be killed")
+
+        let resumed = try CommandRunner.run(Self.arguments(baseline: "lucir", mode: "dual", out: killed.path))
+        #expect(resumed.status == 0, "stderr: \(resumed.stderr)")
+        let a = Self.phases(try Self.results(whole)), b = Self.phases(try Self.results(killed))
+        #expect(a.count == 3 && b.count == 3)
+        for (x, y) in zip(a, b) {
+            for key in ["acc_cnn", "acc_nme", "acc_cnn_base", "acc_nme_base"] {
+                #expect(x[key] as? Double == y[key] as? Double, "phase \(x["phase"]!) \(key)")
+            }
+            #expect(x["alpha"] as? [Double] == y["alpha"] as? [Double])
+        }
+        let events = try String(contentsOf: killed.appendingPathComponent("events.jsonl"), encoding: .utf8)
+        #expect(events.contains("\"event\":\"resume\""))
+    }
+
+    /// A directory holding another configuration is refused, naming what differs.
+    @Test func anotherConfigurationIsRefused() throws {
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = try CommandRunner.run(Self.arguments(baseline: "icarl", mode: "single", out: dir.path, extra: ["--epochs-fg", "1", "--epochs", "1"]))
+        #expect(first.status == 0, "stderr: \(first.stderr)")
+        let second = try CommandRunner.run(Self.arguments(baseline: "icarl", mode: "single", out: dir.path, extra: ["--epochs-fg", "1", "--epochs", "2"]))
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("different configuration") && second.stderr.contains("epochs"), "\(second.stderr)")
+    }
+
+    /// Unknown plugins are refused before anything runs, listing the available ones.
+    @Test func unknownBaselineListsTheAvailableOnes() throws {
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = try CommandRunner.run(Self.arguments(baseline: "nosuch", mode: "single", out: dir.path))
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("unknown baseline 'nosuch'") && out.stderr.contains("icarl, lucir, podnet"), "\(out.stderr)")
+    }
+}
