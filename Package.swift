@@ -21,6 +21,7 @@ let package = Package(
     dependencies: [
         .package(path: "Sources/SDK"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .executableTarget(
@@ -28,6 +29,7 @@ let package = Package(
             dependencies: [
                 .product(name: "CILSDK", package: "SDK"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ],
             path: "Sources/Host"
         ),

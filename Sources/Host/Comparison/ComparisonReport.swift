@@ -1,0 +1,278 @@
+import CILSDK
+import Foundation
+
+/// One finished (or failed) run of a comparison.
+struct ComparisonRun: Codable {
+    var baseline: String
+    var arm: String
+    var seed: Int
+    var directory: String
+    /// nil while not finished; set from results.json.
+    var results: RunResults?
+    /// Why the run failed, if it did.
+    var failure: String?
+}
+
+/// Mean and (sample) standard deviation over seeds.
+struct Statistic: Codable, Equatable {
+    var mean: Double
+    var std: Double
+    var n: Int
+
+    init(_ values: [Double]) {
+        n = values.count
+        mean = values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
+        let m = mean
+        std = values.count > 1 ? (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(values.count - 1)).squareRoot() : 0
+    }
+}
+
+/// The tables and plot of a comparison, computed from its runs.
+struct ComparisonReport: Codable {
+    struct Arm: Codable {
+        var name: String
+        var seeds: [Int]
+        var avg_inc_acc_cnn: Statistic
+        var avg_inc_acc_nme: Statistic
+        var last_acc_cnn: Statistic
+        var last_acc_nme: Statistic
+        var forgetting_cnn: Statistic
+        /// Classes seen after each phase, and the mean accuracies over seeds.
+        var classes: [Int]
+        var acc_cnn_per_phase: [Double]
+        var acc_nme_per_phase: [Double]
+        /// Mean α per level after each phase (dual arms).
+        var alpha_per_phase: [[Double]]
+        /// This arm minus the reference arm (the first), on the means.
+        var delta_avg_inc_acc_cnn: Double?
+        var delta_avg_inc_acc_nme: Double?
+        var delta_last_acc_cnn: Double?
+        var delta_forgetting_cnn: Double?
+    }
+
+    struct Baseline: Codable {
+        var name: String
+        var reference_arm: String
+        var arms: [Arm]
+    }
+
+    struct Failure: Codable {
+        var baseline: String
+        var arm: String
+        var seed: Int
+        var directory: String
+        var reason: String
+    }
+
+    var baselines: [Baseline]
+    var failures: [Failure]
+    var mode: String?
+    var protocol_summary: String?
+
+    init(runs: [ComparisonRun], armOrder: [String]) {
+        var baselines: [Baseline] = []
+        for name in runs.map(\.baseline).uniqued() {
+            let mine = runs.filter { $0.baseline == name && $0.results?.complete == true }
+            let armNames = armOrder.filter { a in mine.contains { $0.arm == a } }
+                + mine.map(\.arm).uniqued().filter { !armOrder.contains($0) }
+            var arms: [Arm] = []
+            for armName in armNames {
+                let rs = mine.filter { $0.arm == armName }.compactMap(\.results)
+                let phases = rs.map(\.phases)
+                let count = phases.map(\.count).min() ?? 0
+                func perPhase(_ key: KeyPath<PhaseResult, Double>) -> [Double] {
+                    (0..<count).map { p in phases.map { $0[p][keyPath: key] }.reduce(0, +) / Double(phases.count) }
+                }
+                let alphaPerPhase: [[Double]] = (0..<count).map { p in
+                    let sets = phases.map { $0[p].alpha }.filter { !$0.isEmpty }
+                    guard let first = sets.first else { return [] }
+                    return first.indices.map { k in sets.map { Double($0[k]) }.reduce(0, +) / Double(sets.count) }
+                }
+                arms.append(Arm(
+                    name: armName, seeds: mine.filter { $0.arm == armName }.map(\.seed),
+                    avg_inc_acc_cnn: Statistic(rs.map(\.avg_inc_acc_cnn)), avg_inc_acc_nme: Statistic(rs.map(\.avg_inc_acc_nme)),
+                    last_acc_cnn: Statistic(rs.compactMap { $0.phases.last?.acc_cnn }),
+                    last_acc_nme: Statistic(rs.compactMap { $0.phases.last?.acc_nme }),
+                    forgetting_cnn: Statistic(rs.map(\.forgetting_cnn)),
+                    classes: phases.first.map { Array($0.prefix(count).map(\.classes_seen)) } ?? [],
+                    acc_cnn_per_phase: perPhase(\.acc_cnn), acc_nme_per_phase: perPhase(\.acc_nme),
+                    alpha_per_phase: alphaPerPhase))
+            }
+            if let reference = arms.first {
+                for i in arms.indices.dropFirst() {
+                    arms[i].delta_avg_inc_acc_cnn = arms[i].avg_inc_acc_cnn.mean - reference.avg_inc_acc_cnn.mean
+                    arms[i].delta_avg_inc_acc_nme = arms[i].avg_inc_acc_nme.mean - reference.avg_inc_acc_nme.mean
+                    arms[i].delta_last_acc_cnn = arms[i].last_acc_cnn.mean - reference.last_acc_cnn.mean
+                    arms[i].delta_forgetting_cnn = arms[i].forgetting_cnn.mean - reference.forgetting_cnn.mean
+                }
+            }
+            baselines.append(Baseline(name: name, reference_arm: arms.first?.name ?? "", arms: arms))
+        }
+        self.baselines = baselines
+        failures = runs.filter { $0.results?.complete != true }.map {
+            Failure(baseline: $0.baseline, arm: $0.arm, seed: $0.seed, directory: $0.directory,
+                    reason: $0.failure ?? "did not finish")
+        }
+        let config = runs.compactMap(\.results).first?.config
+        mode = config?.mode.rawValue
+        protocol_summary = config.map { c in
+            let phases = c.classesPerPhase.map { $0.map(String.init).joined(separator: "+") } ?? "\(c.nbClFg)+\(c.nbCl)×N"
+            return "\(c.dataset), classes \(phases), class-order seed per run, \(c.budget) budget, \(c.epochsFirst)/\(c.epochs) epochs, preset \(c.preset), \(c.mode.rawValue) mode"
+        }
+    }
+
+    // MARK: - Rendering
+
+    static func percent(_ x: Double) -> String { x.isNaN ? "–" : String(format: "%.2f", 100 * x) }
+    static func percent(_ s: Statistic) -> String {
+        s.n > 1 ? "\(percent(s.mean)) ± \(percent(s.std))" : percent(s.mean)
+    }
+    static func delta(_ x: Double?) -> String {
+        guard let x, !x.isNaN else { return "" }
+        return String(format: "%+.2f", 100 * x)
+    }
+
+    var markdown: String {
+        var lines = ["# Comparison", ""]
+        if let protocol_summary { lines += ["Protocol: \(protocol_summary).", ""] }
+        lines += ["Accuracies in %, mean ± standard deviation over seeds; Δ = arm minus the first arm of its baseline.",
+                  "Average incremental accuracy includes phase 0; forgetting = base-class CNN accuracy after phase 0 minus at the end.", "",
+                  "| baseline | arm | seeds | avg inc CNN | Δ | avg inc NME | Δ | last CNN | Δ | last NME | forgetting CNN | Δ |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for b in baselines {
+            for a in b.arms {
+                lines.append("| \(b.name) | \(a.name) | \(a.seeds.count) | \(Self.percent(a.avg_inc_acc_cnn)) | \(Self.delta(a.delta_avg_inc_acc_cnn)) | \(Self.percent(a.avg_inc_acc_nme)) | \(Self.delta(a.delta_avg_inc_acc_nme)) | \(Self.percent(a.last_acc_cnn)) | \(Self.delta(a.delta_last_acc_cnn)) | \(Self.percent(a.last_acc_nme)) | \(Self.percent(a.forgetting_cnn)) | \(Self.delta(a.delta_forgetting_cnn)) |")
+            }
+        }
+        lines += ["", "## Per phase (CNN accuracy, %)", ""]
+        for b in baselines {
+            guard let classes = b.arms.first?.classes, !classes.isEmpty else { continue }
+            lines.append("| \(b.name) | " + classes.map { "\($0) classes" }.joined(separator: " | ") + " |")
+            lines.append("|---|" + classes.map { _ in "---|" }.joined())
+            for a in b.arms {
+                lines.append("| \(a.name) | " + a.acc_cnn_per_phase.map(Self.percent).joined(separator: " | ") + " |")
+            }
+            lines.append("")
+        }
+        let alphaArms = baselines.flatMap { b in b.arms.filter { $0.alpha_per_phase.contains { !$0.isEmpty } }.map { (b.name, $0) } }
+        if !alphaArms.isEmpty {
+            lines += ["## α per level at the end of each phase", ""]
+            for (b, a) in alphaArms {
+                let text = a.alpha_per_phase.enumerated().filter { !$0.element.isEmpty }
+                    .map { "phase \($0.offset): " + $0.element.map { String(format: "%.6f", $0) }.joined(separator: ", ") }
+                lines.append("- \(b) / \(a.name): " + text.joined(separator: "; "))
+            }
+            lines.append("")
+        }
+        if !failures.isEmpty {
+            lines += ["## Failed runs", ""]
+            for f in failures { lines.append("- \(f.baseline) / \(f.arm) / seed \(f.seed) (\(f.directory)): \(f.reason)") }
+            lines.append("")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    var csv: String {
+        var lines = ["baseline,arm,seeds,avg_inc_acc_cnn_mean,avg_inc_acc_cnn_std,avg_inc_acc_nme_mean,avg_inc_acc_nme_std,last_acc_cnn_mean,last_acc_nme_mean,forgetting_cnn_mean,delta_avg_inc_acc_cnn,delta_avg_inc_acc_nme,delta_last_acc_cnn,delta_forgetting_cnn"]
+        func f(_ x: Double?) -> String { x.map { String(format: "%.6f", $0) } ?? "" }
+        for b in baselines {
+            for a in b.arms {
+                lines.append([b.name, a.name, String(a.seeds.count), f(a.avg_inc_acc_cnn.mean), f(a.avg_inc_acc_cnn.std),
+                              f(a.avg_inc_acc_nme.mean), f(a.avg_inc_acc_nme.std), f(a.last_acc_cnn.mean), f(a.last_acc_nme.mean),
+                              f(a.forgetting_cnn.mean), f(a.delta_avg_inc_acc_cnn), f(a.delta_avg_inc_acc_nme),
+                              f(a.delta_last_acc_cnn), f(a.delta_forgetting_cnn)].joined(separator: ","))
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Accuracy (CNN, solid; NME, dashed) against the number of classes, one panel
+    /// per baseline, one colour per arm.
+    var svg: String {
+        let panelW = 360.0, panelH = 260.0, margin = 48.0
+        let width = Double(max(baselines.count, 1)) * (panelW + margin) + margin
+        let height = panelH + 2 * margin + 30
+        let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+        var out = ["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">",
+                   "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"]
+        for (i, b) in baselines.enumerated() {
+            let x0 = margin + Double(i) * (panelW + margin), y0 = margin
+            let allClasses = b.arms.flatMap(\.classes)
+            let minC = Double(allClasses.min() ?? 0), maxC = Double(max(allClasses.max() ?? 1, (allClasses.min() ?? 0) + 1))
+            let values = b.arms.flatMap { $0.acc_cnn_per_phase + $0.acc_nme_per_phase }
+            let lo = max(0, floor(((values.min() ?? 0) * 10) - 0.5) / 10), hi = min(1, ceil(((values.max() ?? 1) * 10) + 0.5) / 10)
+            func px(_ c: Int) -> Double { x0 + (Double(c) - minC) / (maxC - minC) * panelW }
+            func py(_ a: Double) -> Double { y0 + panelH - (a - lo) / max(hi - lo, 1e-9) * panelH }
+            out.append("<text x=\"\(x0 + panelW / 2)\" y=\"\(y0 - 14)\" text-anchor=\"middle\" font-weight=\"bold\">\(b.name)</text>")
+            out.append("<rect x=\"\(x0)\" y=\"\(y0)\" width=\"\(panelW)\" height=\"\(panelH)\" fill=\"none\" stroke=\"#444\"/>")
+            for k in 0...4 {
+                let a = lo + (hi - lo) * Double(k) / 4
+                out.append("<line x1=\"\(x0)\" x2=\"\(x0 + panelW)\" y1=\"\(py(a))\" y2=\"\(py(a))\" stroke=\"#ddd\"/>")
+                out.append("<text x=\"\(x0 - 6)\" y=\"\(py(a) + 4)\" text-anchor=\"end\">\(Int((100 * a).rounded()))</text>")
+            }
+            for c in Set(allClasses).sorted() {
+                out.append("<text x=\"\(px(c))\" y=\"\(y0 + panelH + 16)\" text-anchor=\"middle\">\(c)</text>")
+            }
+            out.append("<text x=\"\(x0 + panelW / 2)\" y=\"\(y0 + panelH + 34)\" text-anchor=\"middle\">number of classes</text>")
+            out.append("<text x=\"\(x0 - 34)\" y=\"\(y0 + panelH / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 \(x0 - 34) \(y0 + panelH / 2))\">accuracy (%)</text>")
+            for (j, a) in b.arms.enumerated() {
+                let color = colors[j % colors.count]
+                for (series, dash) in [(a.acc_cnn_per_phase, ""), (a.acc_nme_per_phase, " stroke-dasharray=\"5,4\"")] {
+                    let points = zip(a.classes, series).map { "\(px($0)),\(py($1))" }.joined(separator: " ")
+                    out.append("<polyline points=\"\(points)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(dash)/>")
+                    for (c, v) in zip(a.classes, series) {
+                        out.append("<circle cx=\"\(px(c))\" cy=\"\(py(v))\" r=\"2.5\" fill=\"\(color)\"/>")
+                    }
+                }
+                let ly = y0 + 16 + Double(j) * 16
+                out.append("<line x1=\"\(x0 + panelW - 120)\" x2=\"\(x0 + panelW - 100)\" y1=\"\(ly - 4)\" y2=\"\(ly - 4)\" stroke=\"\(color)\" stroke-width=\"2\"/>")
+                out.append("<text x=\"\(x0 + panelW - 96)\" y=\"\(ly)\">\(a.name)</text>")
+            }
+        }
+        out.append("<text x=\"\(margin)\" y=\"\(height - 8)\" fill=\"#555\">solid: CNN accuracy; dashed: NME accuracy</text>")
+        out.append("</svg>")
+        return out.joined(separator: "\n")
+    }
+
+    var html: String {
+        let rows = baselines.flatMap { b in b.arms.map { a in
+            "<tr><td>\(b.name)</td><td>\(a.name)</td><td>\(a.seeds.count)</td><td>\(Self.percent(a.avg_inc_acc_cnn))</td><td>\(Self.delta(a.delta_avg_inc_acc_cnn))</td><td>\(Self.percent(a.avg_inc_acc_nme))</td><td>\(Self.delta(a.delta_avg_inc_acc_nme))</td><td>\(Self.percent(a.last_acc_cnn))</td><td>\(Self.percent(a.forgetting_cnn))</td></tr>"
+        } }.joined(separator: "\n")
+        let failed = failures.map { "<li>\($0.baseline) / \($0.arm) / seed \($0.seed): \($0.reason)</li>" }.joined()
+        return """
+        <!doctype html>
+        <html><head><meta charset="utf-8"><title>cil comparison</title>
+        <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,td:nth-child(2){text-align:left}</style>
+        </head><body>
+        <h1>Comparison</h1>
+        <p>\(protocol_summary ?? "")</p>
+        <table><tr><th>baseline</th><th>arm</th><th>seeds</th><th>avg inc CNN %</th><th>Δ</th><th>avg inc NME %</th><th>Δ</th><th>last CNN %</th><th>forgetting CNN</th></tr>
+        \(rows)
+        </table>
+        <p><img src="comparison.svg" alt="accuracy against number of classes"></p>
+        \(failed.isEmpty ? "" : "<h2>Failed runs</h2><ul>\(failed)</ul>")
+        <p>Files: <a href="comparison.md">comparison.md</a>, <a href="comparison.csv">comparison.csv</a>, <a href="comparison.json">comparison.json</a>.</p>
+        </body></html>
+        """
+    }
+
+    /// Writes comparison.{md,csv,json,svg} and index.html into `directory`.
+    func write(to directory: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try writeAtomically(Data(markdown.utf8), to: directory.appendingPathComponent("comparison.md"))
+        try writeAtomically(Data(csv.utf8), to: directory.appendingPathComponent("comparison.csv"))
+        try writeAtomically(try encoder.encode(self), to: directory.appendingPathComponent("comparison.json"))
+        try writeAtomically(Data(svg.utf8), to: directory.appendingPathComponent("comparison.svg"))
+        try writeAtomically(Data(html.utf8), to: directory.appendingPathComponent("index.html"))
+    }
+}
+
+extension Sequence where Element: Hashable {
+    /// The elements in first-seen order without repeats.
+    func uniqued() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
+    }
+}

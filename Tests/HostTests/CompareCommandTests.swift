@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+/// `cil compare` end to end on a tiny synthetic protocol: all outputs written with
+/// numbers consistent with the runs, phase 0 shared between the arms of a baseline,
+/// and a failing arm reported while the others finish; `cil report` re-renders.
+@Suite("cil compare", .serialized)
+struct CompareCommandTests {
+    static let experiment = """
+        # A tiny protocol: 6 classes, 2 + 2 + 2.
+        dataset: synthetic
+        num_classes: 6
+        images_per_class: 30
+        test_images_per_class: 10
+        nb_cl_fg: 2
+        nb_cl: 2
+        preset: quick
+        epochs_fg: 2
+        epochs: 1
+        batch_size: 32
+        baselines: [lucir]
+        arms:
+          plain:  {branch_mode: single, branch_1: free}
+          manets: {branch_mode: dual, branch_1: ss, branch_2: free}
+          broken: {branch_mode: dual, branch_1: nosuchbranch, branch_2: free}
+        seeds: [1993]
+
+        """
+
+    @Test func comparisonWritesConsistentOutputsAndSurvivesAFailingArm() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cil-compare-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("experiment.yaml")
+        try Data(Self.experiment.utf8).write(to: file)
+        let out = dir.appendingPathComponent("cmp")
+        let result = try CommandRunner.run(["compare", file.path, "--out", out.path, "--jobs", "2"])
+        #expect(result.status == 1, "a failed arm makes the exit status 1; stderr: \(result.stderr)")
+        #expect(result.stderr.contains("FAILED lucir / broken / seed 1993"), "\(result.stderr)")
+        for name in ["comparison.md", "comparison.csv", "comparison.json", "comparison.svg", "index.html"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), "missing \(name)")
+        }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("comparison.json"))) as! [String: Any]
+        let baselines = json["baselines"] as! [[String: Any]]
+        #expect(baselines.count == 1)
+        let arms = baselines[0]["arms"] as! [[String: Any]]
+        #expect(arms.map { $0["name"] as! String } == ["plain", "manets"])
+        var means: [String: Double] = [:]
+        for arm in arms {
+            let name = arm["name"] as! String
+            let results = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("runs/lucir-\(name)-seed1993/results.json"))) as! [String: Any]
+            let stat = arm["avg_inc_acc_cnn"] as! [String: Any]
+            #expect(abs((stat["mean"] as! Double) - (results["avg_inc_acc_cnn"] as! Double)) < 1e-12)
+            means[name] = stat["mean"] as? Double
+        }
+        let delta = arms[1]["delta_avg_inc_acc_cnn"] as! Double
+        #expect(abs(delta - (means["manets"]! - means["plain"]!)) < 1e-12)
+        let failures = json["failures"] as! [[String: Any]]
+        #expect(failures.count == 1 && failures[0]["arm"] as? String == "broken")
+        #expect((failures[0]["reason"] as? String ?? "").contains("nosuchbranch"))
+
+        // Identical protocol: the MANets arm started from the plain arm's phase 0.
+        let events = try String(contentsOf: out.appendingPathComponent("runs/lucir-manets-seed1993/events.jsonl"), encoding: .utf8)
+        #expect(events.contains("phase0_adopted"))
+        let p0 = { (arm: String) throws -> Double in
+            let r = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("runs/lucir-\(arm)-seed1993/results.json"))) as! [String: Any]
+            return ((r["phases"] as! [[String: Any]])[0]["acc_cnn"] as! Double)
+        }
+        #expect(try p0("plain") == p0("manets"))
+
+        let csv = try String(contentsOf: out.appendingPathComponent("comparison.csv"), encoding: .utf8)
+        #expect(csv.split(separator: "\n").count == 3)
+        let svg = try String(contentsOf: out.appendingPathComponent("comparison.svg"), encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("polyline") && svg.contains("manets"))
+
+        // cil report re-renders the same table from the run directories.
+        let reportDir = dir.appendingPathComponent("report")
+        let report = try CommandRunner.run(["report", out.path, "--out", reportDir.path])
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(FileManager.default.fileExists(atPath: reportDir.appendingPathComponent("comparison.svg").path))
+        #expect(report.stdout.contains("| lucir | plain |") && report.stdout.contains("| lucir | manets |"), "\(report.stdout)")
+        let rerendered = try JSONSerialization.jsonObject(with: Data(contentsOf: reportDir.appendingPathComponent("comparison.json"))) as! [String: Any]
+        let rerenderedArms = (rerendered["baselines"] as! [[String: Any]])[0]["arms"] as! [[String: Any]]
+        #expect(Set(rerenderedArms.map { $0["name"] as! String }) == ["plain", "manets"])
+        #expect((rerendered["failures"] as! [[String: Any]]).count == 1)
+    }
+
+    @Test func malformedExperimentFileIsRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cil-compare-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("bad.yaml")
+        try Data("baselines: lucir\n".utf8).write(to: file)
+        let result = try CommandRunner.run(["compare", file.path, "--out", dir.appendingPathComponent("out").path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("bad.yaml") && result.stderr.contains("'baselines' must be a list"), "\(result.stderr)")
+    }
+}
