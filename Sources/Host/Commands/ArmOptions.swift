@@ -140,7 +140,13 @@ struct ArmOptions: ParsableArguments {
     }
 
     /// The fully resolved configuration.
-    func resolve(data: DatasetOptions, catalog: PluginCatalog) throws -> RunConfiguration {
+    func resolve(data given: DatasetOptions, catalog: PluginCatalog, notes: (String) -> Void = { _ in }) throws -> RunConfiguration {
+        var data = given
+        if data.dataset == "auto" {
+            let (name, notice) = DatasetAuto.resolve(dataDir: data.dataDir)
+            data.dataset = name
+            if let notice { notes(notice) }
+        }
         guard let p = Self.presets[preset] else {
             throw ValidationError("--preset \(preset): expected one of \(Self.presets.keys.sorted().joined(separator: ", "))")
         }

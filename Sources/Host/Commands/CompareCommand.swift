@@ -70,7 +70,17 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
-        let experiment = try makeExperiment()
+        var experiment = try makeExperiment()
+        // Resolve `dataset: auto` once, so that every arm uses the same data.
+        let datasetIndex = experiment.common.firstIndex { $0.0 == "dataset" }
+        let runDataset = runOptions.firstIndex(of: "--dataset").map { runOptions.indices.contains($0 + 1) ? runOptions[$0 + 1] : "" }
+        if (datasetIndex.map { experiment.common[$0].1 } ?? runDataset) == "auto" {
+            let dir = experiment.common.first { $0.0 == "data_dir" || $0.0 == "data-dir" }?.1
+                ?? runOptions.firstIndex(of: "--data-dir").flatMap { runOptions.indices.contains($0 + 1) ? runOptions[$0 + 1] : nil }
+            let (name, notice) = DatasetAuto.resolve(dataDir: dir)
+            if let notice { FileHandle.standardError.write(Data("cil compare: \(notice)\n".utf8)) }
+            if let i = datasetIndex { experiment.common[i].1 = name } else { experiment.common.append(("dataset", name)) }
+        }
         let directory = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let scheduler = ComparisonScheduler(experiment: experiment, directory: directory, jobs: jobs,

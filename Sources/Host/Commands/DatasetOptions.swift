@@ -25,8 +25,8 @@ struct DatasetOptions: ParsableArguments {
     var dataSeed: UInt64 = 1
 
     func validate() throws {
-        guard DatasetCatalog.names.contains(dataset) else {
-            throw ValidationError("--dataset \(dataset): expected one of \(DatasetCatalog.names.joined(separator: ", "))")
+        guard DatasetCatalog.names.contains(dataset) || dataset == "auto" else {
+            throw ValidationError("--dataset \(dataset): expected one of \(DatasetCatalog.names.joined(separator: ", ")) or auto")
         }
         if let numClasses, numClasses < 1 {
             throw ValidationError("--num-classes must be at least 1, got \(numClasses)")

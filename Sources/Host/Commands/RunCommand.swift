@@ -38,7 +38,7 @@ struct RunCommand: ParsableCommand {
         try Engine.configure(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let catalog = PluginLoader.loadAll(pluginDirs: directories.pluginDirs)
         for failure in catalog.failures { progress.note("warning: \(failure)") }
-        let config = try arm.resolve(data: data, catalog: catalog)
+        let config = try arm.resolve(data: data, catalog: catalog) { progress.note($0) }
         let results = try RunLauncher.run(config: config, out: out, phase0From: phase0From, catalog: catalog, progress: progress)
         print(String(format: "average incremental accuracy: CNN %.2f%%, NME %.2f%%; forgetting (CNN) %.2f points; results in %@",
                      100 * results.avg_inc_acc_cnn, 100 * results.avg_inc_acc_nme, 100 * results.forgetting_cnn,

@@ -17,57 +17,52 @@ public struct ConvGeometry: Equatable, Sendable {
     }
 }
 
-/// im2col / col2im for a whole batch. The column matrix is [C·kH·kW, N·P]: row
-/// (c, u, v), column n·P + (i·W_out + j) holds xpad[n, c, i·s + u, j·s + v].
+/// im2col / col2im for ONE image (the conv op runs images in parallel, each
+/// thread with its own cache-resident column buffer). The column matrix is
+/// [C·kH·kW, P]: row (c, u, v), column i·W_out + j holds xpad[c, i·s + u, j·s + v].
 enum Im2col {
-    /// Fills `col` ([patchSize, N·P]) from `x` ([N, C, H, W]).
+    /// Fills `col` ([patchSize, P]) from one image `x` ([C, H, W]).
     static func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
-        let P = g.outPixels, NP = g.batch * P, HW = g.height * g.width
+        let P = g.outPixels, HW = g.height * g.width
         let oh = g.outH, ow = g.outW, s = g.stride, p = g.padding
-        Parallel.forEach(g.patchSize, grain: 4) { row in
+        for row in 0..<g.patchSize {
             let v = row % g.kernelW, u = (row / g.kernelW) % g.kernelH, c = row / (g.kernelW * g.kernelH)
-            let dstRow = col + row * NP
-            for n in 0..<g.batch {
-                let src = x + (n * g.channels + c) * HW
-                let dst = dstRow + n * P
-                for i in 0..<oh {
-                    let h = i * s - p + u
-                    let d = dst + i * ow
-                    if h < 0 || h >= g.height {
-                        d.update(repeating: 0, count: ow)
-                        continue
-                    }
-                    let srcRow = src + h * g.width
-                    if s == 1 {
-                        // Columns j with 0 <= j - p + v < W are copied; the rest are padding.
-                        let lo = max(0, p - v), hi = min(ow, g.width + p - v)
-                        if lo > 0 { d.update(repeating: 0, count: lo) }
-                        if hi > lo { (d + lo).update(from: srcRow + (lo - p + v), count: hi - lo) }
-                        if hi < ow { (d + max(hi, lo)).update(repeating: 0, count: ow - max(hi, lo)) }
-                    } else {
-                        for j in 0..<ow {
-                            let w = j * s - p + v
-                            d[j] = (w >= 0 && w < g.width) ? srcRow[w] : 0
-                        }
-                    }
+            let src = x + c * HW
+            let dst = col + row * P
+            // Output columns j whose input column j·s − p + v lies inside.
+            let jLo = min(ow, max(0, (p - v + s - 1) / s))
+            let lastInside = g.width - 1 + p - v
+            let jHi = lastInside < 0 ? 0 : max(jLo, min(ow, lastInside / s + 1))
+            for i in 0..<oh {
+                let h = i * s - p + u
+                let d = dst + i * ow
+                if h < 0 || h >= g.height {
+                    d.update(repeating: 0, count: ow)
+                    continue
                 }
+                let srcRow = src + h * g.width
+                if jLo > 0 { d.update(repeating: 0, count: jLo) }
+                if s == 1 {
+                    if jHi > jLo { (d + jLo).update(from: srcRow + (jLo - p + v), count: jHi - jLo) }
+                } else {
+                    for j in jLo..<jHi { d[j] = srcRow[j * s - p + v] }
+                }
+                if jHi < ow { (d + jHi).update(repeating: 0, count: ow - jHi) }
             }
         }
     }
 
-    /// Adds the columns of `col` back into `dx` ([N, C, H, W], zeroed here first).
+    /// Writes the sum of the columns of `col` into one image's gradient `dx`
+    /// ([C, H, W], overwritten).
     static func col2im(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
-        let P = g.outPixels, NP = g.batch * P, HW = g.height * g.width
+        let P = g.outPixels, HW = g.height * g.width
         let oh = g.outH, ow = g.outW, s = g.stride, p = g.padding
-        Parallel.forEach(g.batch * g.channels, grain: 2) { nc in
-            let n = nc / g.channels, c = nc % g.channels
-            let dst = dx + nc * HW
-            dst.update(repeating: 0, count: HW)
+        dx.update(repeating: 0, count: g.channels * HW)
+        for c in 0..<g.channels {
+            let dst = dx + c * HW
             for u in 0..<g.kernelH {
                 for v in 0..<g.kernelW {
-                    let row = (c * g.kernelH + u) * g.kernelW + v
-                    let src = col + row * NP + n * P
-                    // Output columns j whose input column j·s − p + v lies inside.
+                    let src = col + ((c * g.kernelH + u) * g.kernelW + v) * P
                     let jLo = max(0, (p - v + s - 1) / s)
                     let lastInside = g.width - 1 + p - v
                     let jHi = lastInside < 0 ? 0 : min(ow, lastInside / s + 1)
@@ -85,26 +80,6 @@ enum Im2col {
                         }
                     }
                 }
-            }
-        }
-    }
-
-    /// [O, N·P] -> [N, O, P].
-    static func channelMajorToBatchMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
-                                         channels: Int, batch: Int, pixels: Int) {
-        Parallel.forEach(batch, grain: 1) { n in
-            for o in 0..<channels {
-                (dst + (n * channels + o) * pixels).update(from: src + o * batch * pixels + n * pixels, count: pixels)
-            }
-        }
-    }
-
-    /// [N, O, P] -> [O, N·P].
-    static func batchMajorToChannelMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
-                                         channels: Int, batch: Int, pixels: Int) {
-        Parallel.forEach(batch, grain: 1) { n in
-            for o in 0..<channels {
-                (dst + o * batch * pixels + n * pixels).update(from: src + (n * channels + o) * pixels, count: pixels)
             }
         }
     }

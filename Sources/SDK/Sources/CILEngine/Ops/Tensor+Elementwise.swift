@@ -15,9 +15,42 @@ extension Tensor {
         return out
     }
 
+    /// The four arithmetic ops; each has its own tight loops (no per-element calls).
+    fileprivate enum Arithmetic {
+        case add, sub, mul, div
+
+        @inline(__always)
+        func apply(_ a: Float, _ b: Float) -> Float {
+            switch self {
+            case .add: return a + b
+            case .sub: return a - b
+            case .mul: return a * b
+            case .div: return a / b
+            }
+        }
+
+        /// o[i] = a[i ⋅ sa] op b[i ⋅ sb] for i in 0..<n (strides 0 or 1).
+        func run(_ o: UnsafeMutablePointer<Float>, _ a: UnsafeMutablePointer<Float>, _ sa: Int,
+                 _ b: UnsafeMutablePointer<Float>, _ sb: Int, count n: Int) {
+            let box = UncheckedBox((o, a, b))
+            Parallel.forChunks(n, grain: 1 << 14) { r in
+                let (o, a, b) = box.value
+                switch (self, sa, sb) {
+                case (.add, 1, 1): for i in r { o[i] = a[i] + b[i] }
+                case (.sub, 1, 1): for i in r { o[i] = a[i] - b[i] }
+                case (.mul, 1, 1): for i in r { o[i] = a[i] * b[i] }
+                case (.div, 1, 1): for i in r { o[i] = a[i] / b[i] }
+                case (.add, 1, 0): let s = b[0]; for i in r { o[i] = a[i] + s }
+                case (.mul, 1, 0): let s = b[0]; for i in r { o[i] = a[i] * s }
+                default: for i in r { o[i] = apply(a[i * sa], b[i * sb]) }
+                }
+            }
+        }
+    }
+
     /// The shared engine of the four broadcasting binary ops.
-    fileprivate static func binary(_ name: String, _ a: Tensor, _ b: Tensor,
-                                   _ f: @escaping (Float, Float) -> Float,
+    @inline(__always)
+    fileprivate static func binary(_ name: String, _ a: Tensor, _ b: Tensor, _ op: Arithmetic,
                                    grads: @escaping (_ g: Tensor, _ a: Tensor, _ b: Tensor, _ out: Tensor) -> (Tensor?, Tensor?)) -> Tensor {
         guard let outShape = ShapeMath.broadcast(a.shape, b.shape) else {
             preconditionFailure("\(name): shapes \(a.shape) and \(b.shape) do not broadcast")
@@ -25,23 +58,15 @@ extension Tensor {
         let storage = TensorStorage(uninitializedCount: Tensor.elementCount(outShape))
         let o = storage.pointer, pa = a.storage.pointer, pb = b.storage.pointer
         if a.shape == b.shape {
-            Parallel.forChunks(storage.count, grain: 1 << 14) { r in
-                for i in r { o[i] = f(pa[i], pb[i]) }
-            }
+            op.run(o, pa, 1, pb, 1, count: storage.count)
         } else if b.count == 1 {
-            let s = pb[0]
-            Parallel.forChunks(storage.count, grain: 1 << 14) { r in
-                for i in r { o[i] = f(pa[i], s) }
-            }
+            op.run(o, pa, 1, pb, 0, count: storage.count)
         } else if a.count == 1 {
-            let s = pa[0]
-            Parallel.forChunks(storage.count, grain: 1 << 14) { r in
-                for i in r { o[i] = f(s, pb[i]) }
-            }
+            op.run(o, pa, 0, pb, 1, count: storage.count)
         } else {
             let sa = ShapeMath.broadcastStrides(a.shape, to: outShape)
             let sb = ShapeMath.broadcastStrides(b.shape, to: outShape)
-            forEachBroadcastOffset(outShape, sa, sb) { i, ia, ib in o[i] = f(pa[ia], pb[ib]) }
+            forEachBroadcastOffset(outShape, sa, sb) { i, ia, ib in o[i] = op.apply(pa[ia], pb[ib]) }
         }
         // The backward closure sees the result through a separate handle on the same
         // storage: capturing the result itself would make a reference cycle.
@@ -54,6 +79,7 @@ extension Tensor {
     }
 
     /// Element-wise map of `self` (and an optional broadcast partner) with no graph.
+    @inline(__always)
     fileprivate func mapped(_ f: (Float) -> Float) -> Tensor {
         let out = Tensor(uninitializedShape: shape)
         let o = out.storage.pointer, p = storage.pointer
@@ -67,6 +93,7 @@ extension Tensor {
     }
 
     /// Element-wise combination of two equal-count tensors with no graph.
+    @inline(__always)
     fileprivate func zipped(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
         precondition(other.count == count)
         let out = Tensor(uninitializedShape: shape)
@@ -81,6 +108,7 @@ extension Tensor {
     }
 
     /// A unary op y = f(x) whose derivative is `dydx(x, y)`.
+    @inline(__always)
     fileprivate func unary(_ name: String, _ f: @escaping (Float) -> Float,
                            derivative: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
         let y = mapped(f)
@@ -96,17 +124,17 @@ extension Tensor {
 
 /// a + b, broadcasting.
 public func + (a: Tensor, b: Tensor) -> Tensor {
-    Tensor.binary("add", a, b, +) { g, _, _, _ in (g, g) }
+    Tensor.binary("add", a, b, .add) { g, _, _, _ in (g, g) }
 }
 
 /// a - b, broadcasting.
 public func - (a: Tensor, b: Tensor) -> Tensor {
-    Tensor.binary("sub", a, b, -) { g, _, _, _ in (g, g.mapped { -$0 }) }
+    Tensor.binary("sub", a, b, .sub) { g, _, _, _ in (g, g.scaledRaw(-1)) }
 }
 
 /// a * b element-wise, broadcasting.
 public func * (a: Tensor, b: Tensor) -> Tensor {
-    Tensor.binary("mul", a, b, *) { g, a, b, _ in
+    Tensor.binary("mul", a, b, .mul) { g, a, b, _ in
         (a.requiresGrad ? g * b.broadcastNoGrad(to: g.shape) : nil,
          b.requiresGrad ? g * a.broadcastNoGrad(to: g.shape) : nil)
     }
@@ -114,10 +142,10 @@ public func * (a: Tensor, b: Tensor) -> Tensor {
 
 /// a / b element-wise, broadcasting.
 public func / (a: Tensor, b: Tensor) -> Tensor {
-    Tensor.binary("div", a, b, /) { g, a, b, out in
+    Tensor.binary("div", a, b, .div) { g, a, b, out in
         let bb = b.broadcastNoGrad(to: g.shape)
         return (a.requiresGrad ? g / bb : nil,
-                b.requiresGrad ? (g * out / bb).mapped { -$0 } : nil)
+                b.requiresGrad ? (g * out / bb).scaledRaw(-1) : nil)
     }
 }
 
@@ -142,11 +170,18 @@ extension Tensor {
         return out
     }
 
+    /// self * s with no graph.
+    fileprivate func scaledRaw(_ s: Float) -> Tensor {
+        let out = Tensor(uninitializedShape: shape)
+        Arithmetic.mul.run(out.storage.pointer, storage.pointer, 1, Tensor(scalar: s).storage.pointer, 0, count: count)
+        return out
+    }
+
     /// self * s for a constant s.
     public func scaled(by s: Float) -> Tensor {
-        let y = mapped { $0 * s }
+        let y = scaledRaw(s)
         return Tensor.result("scale", shape: shape, storage: y.storage, inputs: [self]) { g in
-            [g.mapped { $0 * s }]
+            [g.scaledRaw(s)]
         }
     }
 
@@ -165,9 +200,20 @@ extension Tensor {
     /// max(x, 0). The gradient at 0 is 0.
     public func relu() -> Tensor {
         let x = self
-        let y = mapped { Swift.max($0, 0) }
-        return Tensor.result("relu", shape: shape, storage: y.storage, inputs: [x]) { g in
-            [g.zipped(x) { gi, xi in xi > 0 ? gi : 0 }]
+        let y = TensorStorage(uninitializedCount: count)
+        let box = UncheckedBox((y.pointer, storage.pointer))
+        Parallel.forChunks(count, grain: 1 << 14) { r in
+            let (o, p) = box.value
+            for i in r { o[i] = Swift.max(p[i], 0) }
+        }
+        return Tensor.result("relu", shape: shape, storage: y, inputs: [x]) { g in
+            let gx = Tensor(uninitializedShape: x.shape)
+            let box = UncheckedBox((gx.storage.pointer, g.storage.pointer, x.storage.pointer))
+            Parallel.forChunks(x.count, grain: 1 << 14) { r in
+                let (o, gp, xp) = box.value
+                for i in r { o[i] = xp[i] > 0 ? gp[i] : 0 }
+            }
+            return [gx]
         }
     }
 
