@@ -116,15 +116,17 @@ struct ArmOptions: ParsableArguments {
         var epochs: Int, epochsFirst: Int, batchSize: Int, testBatchSize: Int, evalBatchSize: Int
         var lr: Float, weightDecay: Float, momentum: Float, lrFactor: Float, fusionLR: Float
         var trainImagesPerClass: Int?, budget: String, nbProtos: Int
+        /// The network schedule when --schedule is auto (nil: the baseline's own).
+        var schedule: String?
     }
 
     static let presets: [String: Preset] = [
         "paper": Preset(epochs: 160, epochsFirst: 160, batchSize: 128, testBatchSize: 100, evalBatchSize: 128,
                         lr: 0.1, weightDecay: 5e-4, momentum: 0.9, lrFactor: 0.1, fusionLR: 1e-5,
-                        trainImagesPerClass: nil, budget: "fixed", nbProtos: 20),
+                        trainImagesPerClass: nil, budget: "fixed", nbProtos: 20, schedule: nil),
         "quick": Preset(epochs: 4, epochsFirst: 6, batchSize: 64, testBatchSize: 100, evalBatchSize: 128,
-                        lr: 0.05, weightDecay: 5e-4, momentum: 0.9, lrFactor: 0.1, fusionLR: 1e-3,
-                        trainImagesPerClass: 50, budget: "dynamic", nbProtos: 5),
+                        lr: 0.1, weightDecay: 5e-4, momentum: 0.9, lrFactor: 0.1, fusionLR: 1e-3,
+                        trainImagesPerClass: 50, budget: "dynamic", nbProtos: 5, schedule: "cosine"),
     ]
 
     /// "NAME=VALUE" pairs into a dictionary; errors name the flag.
@@ -189,7 +191,7 @@ struct ArmOptions: ParsableArguments {
             options: try PluginOptions(plugin: baseline, specs: baselineType.options, given: baselineOptions),
             setting: RunSetting(dataset: data.dataset, classesPerPhase: [], mode: mode, seed: UInt64(seed)))
         let scheduleName = schedule != "auto" ? schedule
-            : (probe.trainingPolicy.preferredSchedule?.rawValue ?? (imageFolders ? "cosine" : "multistep"))
+            : (p.schedule ?? probe.trainingPolicy.preferredSchedule?.rawValue ?? (imageFolders ? "cosine" : "multistep"))
         let alphaPolicy: AlphaGradientPolicy
         switch alphaGrad {
         case "auto": alphaPolicy = mode == .faithful && baseline == "lucir" ? .accumulate : .zeroPerStep

@@ -31,8 +31,8 @@ struct DatasetOptions: ParsableArguments {
         if let numClasses, numClasses < 1 {
             throw ValidationError("--num-classes must be at least 1, got \(numClasses)")
         }
-        if dataset != "synthetic", numClasses != nil, dataset != "imagefolder" {
-            throw ValidationError("--num-classes applies to the synthetic dataset (and imagefolder without --data-dir in `cil protocol`); cifar100 has 100 classes")
+        if dataset == "cifar100", let numClasses, numClasses != 100 {
+            throw ValidationError("--num-classes \(numClasses): cifar100 has 100 classes (the option is for the synthetic dataset)")
         }
     }
 
