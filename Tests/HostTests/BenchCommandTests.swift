@@ -16,6 +16,14 @@ struct BenchCommandTests {
         #expect(report["batch"] as? Int == 4)
     }
 
+    @Test func dualModeRunsTheMANetsNetwork() throws {
+        let out = try CommandRunner.run(["bench", "--branch-mode", "dual", "--batch", "4", "--steps", "1", "--warmup", "0", "--json"])
+        #expect(out.status == 0, "stderr: \(out.stderr)")
+        let report = try CommandRunner.json(out)
+        #expect(report["branch_mode"] as? String == "dual")
+        #expect((report["images_per_second"] as? Double ?? 0) > 0)
+    }
+
     @Test func rejectsABatchOfOne() throws {
         let out = try CommandRunner.run(["bench", "--batch", "1"])
         #expect(out.status != 0)

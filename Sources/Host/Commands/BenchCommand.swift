@@ -28,6 +28,11 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Classes of the linear head.")
     var classes: Int = 100
 
+    @Option(name: .customLong("branch-mode"), help: "single (plain ResNet-32) or dual (the MANets network of phase >= 1: ss stable and free plastic blocks, loaded from their plugins).")
+    var branchMode: String = "single"
+
+    @OptionGroup var directories: PluginDirectoryOptions
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -38,27 +43,36 @@ struct BenchCommand: ParsableCommand {
         guard batch >= 2 else { throw ValidationError("--batch must be at least 2 (batch norm needs it), got \(batch)") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard BranchMode(rawValue: branchMode) != nil else { throw ValidationError("--branch-mode \(branchMode): expected single or dual") }
     }
 
     func run() throws {
         try Engine.configure(threads: threads)
         var rng = RandomGenerator(seed: 1)
-        let net = ResNet.cifar(blocksPerStage: 5, rng: &rng)
-        let head = Linear(net.featureDimension, classes, rng: &rng)
-        let params = net.trainableParameters + head.trainableParameters
-        let sgd = SGD(groups: [ParameterGroup(parameters: params, learningRate: 0.1, weightDecay: 5e-4)])
+        let mode = BranchMode(rawValue: branchMode)!
+        let backbone = ResNet.cifar(blocksPerStage: 5, rng: &rng)
+        let net = AggregatedNetwork(backbone: backbone, head: LinearHead(featureDimension: backbone.featureDimension,
+                                                                         classCount: classes, rng: &rng), branchMode: mode)
+        if mode == .dual {
+            // The phase >= 1 network: ss + free blocks derived by the real plugins.
+            let catalog = PluginLoader.loadAll(pluginDirs: directories.pluginDirs)
+            let stable = try catalog.branchType(named: "ss").init(options: PluginOptions(plugin: "ss", specs: [], given: [:]))
+            let plastic = try catalog.branchType(named: "free").init(options: PluginOptions(plugin: "free", specs: [], given: [:]))
+            try net.deriveBranches(stable: stable, plastic: plastic, rng: &rng)
+        }
+        let sgd = SGD(groups: OptimizerGroups.make(for: net, learningRate: 0.1, weightDecay: 5e-4, mode: .corrected))
         let x = Initializers.normal([batch, 3, 32, 32], std: 1, rng: &rng)
         let y = (0..<batch).map { _ in rng.nextInt(below: classes) }
 
         func trainStep() -> Float {
             sgd.zeroGrad()
-            let loss = Tensor.crossEntropy(logits: head(net(x)), targets: y)
+            let loss = Tensor.crossEntropy(logits: net.forward(x).logits, targets: y)
             loss.backward()
             sgd.step()
             return loss.item
         }
         func evalStep() {
-            withNoGrad { _ = head(net(x)) }
+            withNoGrad { _ = net.forward(x) }
         }
 
         net.setTraining(true)
@@ -80,7 +94,7 @@ struct BenchCommand: ParsableCommand {
         let trainRate = Double(batch) / median(trainTimes)
         let evalRate = Double(batch) / median(evalTimes)
         let result: [String: Any] = [
-            "model": model, "branch_mode": "single", "batch": batch, "threads": threads,
+            "model": model, "branch_mode": branchMode, "batch": batch, "threads": threads,
             "steps": steps, "images_per_second": trainRate, "eval_images_per_second": evalRate,
             "peak_rss_bytes": peakResidentBytes(), "blas_core": BLAS.coreName,
             "blas_core_source": BLAS.coreSource,
@@ -89,7 +103,7 @@ struct BenchCommand: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("model \(model), batch \(batch), threads \(threads), BLAS core \(BLAS.coreName) (\(BLAS.coreSource))")
+            print("model \(model) (\(branchMode)), batch \(batch), threads \(threads), BLAS core \(BLAS.coreName) (\(BLAS.coreSource))")
             print(String(format: "train step: %.1f images/s (median of %d steps)", trainRate, steps))
             print(String(format: "evaluation: %.1f images/s (no-grad forward)", evalRate))
             print(String(format: "peak resident memory: %.0f MiB", Double(peakResidentBytes()) / 1_048_576))
