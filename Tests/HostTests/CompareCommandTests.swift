@@ -19,6 +19,8 @@ struct CompareCommandTests {
         epochs: 1
         batch_size: 32
         baselines: [lucir]
+        baseline_options:
+          lucir: {K: 1}
         arms:
           plain:  {branch_mode: single, branch_1: free}
           manets: {branch_mode: dual, branch_1: ss, branch_2: free}
@@ -58,6 +60,10 @@ struct CompareCommandTests {
         let failures = json["failures"] as! [[String: Any]]
         #expect(failures.count == 1 && failures[0]["arm"] as? String == "broken")
         #expect((failures[0]["reason"] as? String ?? "").contains("nosuchbranch"))
+
+        // Per-baseline options reach the runs.
+        let config = try String(contentsOf: out.appendingPathComponent("runs/lucir-plain-seed1993/config.json"), encoding: .utf8)
+        #expect(config.contains("\"K\" : \"1\""), "\(config)")
 
         // Identical protocol: the MANets arm started from the plain arm's phase 0.
         let events = try String(contentsOf: out.appendingPathComponent("runs/lucir-manets-seed1993/events.jsonl"), encoding: .utf8)

@@ -32,6 +32,7 @@ struct ComparisonScheduler {
                     let dir = runDirectory(baseline: baseline, arm: arm.name, seed: seed)
                     var args = ["run"] + RunArguments.make(experiment.common + arm.options)
                         + ["--baseline=\(baseline)", "--seed=\(seed)", "--out=\(dir.path)"] + extraArguments
+                        + (experiment.baselineOptions[baseline] ?? []).map { "--baseline-option=\($0.0)=\($0.1)" }
                     for d in pluginDirs { args.append("--plugin-dir=\(d)") }
                     out.append(Job(run: ComparisonRun(baseline: baseline, arm: arm.name, seed: seed, directory: dir.path),
                                    arguments: args, first: i == 0, groupKey: "\(baseline)/\(seed)"))

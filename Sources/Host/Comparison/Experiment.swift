@@ -19,6 +19,7 @@ import Yams
 /// seeds: [1993]
 /// ```
 /// The first arm is the reference: the tables give every other arm's difference to it.
+/// `baseline_options: {NAME: {OPTION: VALUE}}` sets options of one baseline only.
 struct Experiment {
     var baselines: [String]
     /// Arms in file order: name and its own run options.
@@ -26,6 +27,9 @@ struct Experiment {
     var seeds: [Int]
     /// Options shared by every run, in file order.
     var common: [(String, String)]
+    /// Baseline options per baseline (`baseline_options: {podnet: {finetune-epochs: 5}}`),
+    /// passed as `--baseline-option NAME=VALUE` to that baseline's runs only.
+    var baselineOptions: [String: [(String, String)]] = [:]
 
     static let defaultArms: [(name: String, options: [(String, String)])] = [
         ("plain", [("branch-mode", "single"), ("branch-1", "free")]),
@@ -90,8 +94,19 @@ struct Experiment {
         } else {
             arms = Self.defaultArms
         }
+        if let node = root["baseline_options"] {
+            guard let mapping = node as? [String: Any] else {
+                throw ParseError.invalid("\(file): 'baseline_options' must map baseline names to option mappings")
+            }
+            for (name, value) in mapping {
+                guard let options = value as? [String: Any] else {
+                    throw ParseError.invalid("\(file): baseline_options.\(name) must map option names to values")
+                }
+                baselineOptions[name] = try Self.flags(options, file: file, context: "baseline_options.\(name)")
+            }
+        }
         var rest = root
-        for key in ["baselines", "arms", "seeds"] { rest.removeValue(forKey: key) }
+        for key in ["baselines", "arms", "seeds", "baseline_options"] { rest.removeValue(forKey: key) }
         common = try Self.flags(rest, file: file, context: "the top level")
     }
 
