@@ -102,6 +102,15 @@ struct RunCommandTests {
         #expect(second.stderr.contains("different configuration") && second.stderr.contains("epochs"), "\(second.stderr)")
     }
 
+    /// A seed outside NumPy's range is refused with the flag named (not a crash).
+    @Test func negativeSeedIsRefused() throws {
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = try CommandRunner.run(Self.arguments(baseline: "lucir", mode: "single", out: dir.path, extra: ["--seed=-1"]))
+        #expect(out.status != 0 && out.status < 128, "must fail cleanly, status \(out.status)")
+        #expect(out.stderr.contains("--seed -1"), "\(out.stderr)")
+    }
+
     /// Unknown plugins are refused before anything runs, listing the available ones.
     @Test func unknownBaselineListsTheAvailableOnes() throws {
         let dir = Self.temporaryDirectory()

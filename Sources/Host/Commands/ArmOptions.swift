@@ -152,6 +152,9 @@ struct ArmOptions: ParsableArguments {
         guard let p = Self.presets[preset] else {
             throw ValidationError("--preset \(preset): expected one of \(Self.presets.keys.sorted().joined(separator: ", "))")
         }
+        guard (0...Int(UInt32.max)).contains(seed) else {
+            throw ValidationError("--seed \(seed): expected 0...\(UInt32.max) (NumPy's seed range)")
+        }
         guard let mode = FidelityMode(rawValue: mode) else { throw ValidationError("--mode \(self.mode): expected faithful or corrected") }
         guard let branchMode = BranchMode(rawValue: branchMode) else { throw ValidationError("--branch-mode \(self.branchMode): expected single or dual") }
         let budgetName = dynamicBudgetFlag ? "dynamic" : (budget ?? p.budget)
