@@ -75,6 +75,7 @@ public struct PluginCatalog {
         throw CatalogError.unknown(kind: .branchType, name: name, available: entries(of: .branchType).map(\.info.name))
     }
 
+    /// A plugin asked for by name that no loaded library provides.
     public enum CatalogError: Error, CustomStringConvertible {
         case unknown(kind: PluginKind, name: String, available: [String])
         public var description: String {

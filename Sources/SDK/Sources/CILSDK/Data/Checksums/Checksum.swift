@@ -8,6 +8,7 @@ public protocol StreamingDigest {
 
 /// An expected checksum, written `md5:<32 hex digits>` or `sha256:<64 hex digits>`.
 public struct Checksum: Sendable, Equatable, CustomStringConvertible {
+    /// The digest algorithm of a checksum.
     public enum Algorithm: String, Sendable {
         case md5, sha256
 
