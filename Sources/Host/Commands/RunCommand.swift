@@ -39,7 +39,18 @@ struct RunCommand: ParsableCommand {
         let catalog = PluginLoader.loadAll(pluginDirs: directories.pluginDirs)
         for failure in catalog.failures { progress.note("warning: \(failure)") }
         let config = try arm.resolve(data: data, catalog: catalog) { progress.note($0) }
-        let results = try RunLauncher.run(config: config, out: out, phase0From: phase0From, catalog: catalog, progress: progress)
+        Interruption.install()
+        let results: RunResults
+        do {
+            results = try RunLauncher.run(config: config, out: out, phase0From: phase0From, catalog: catalog, progress: progress)
+        } catch let RunError.interrupted(sig, phase, epoch, batch) {
+            // One line, even with --quiet: what stopped, what is kept, how to resume.
+            let stopped = RunError.interrupted(signal: sig, phase: phase, epoch: epoch, batch: batch)
+            let kept = phase == 0 ? "no phase finished yet" : phase == 1 ? "phase 0 is kept" : "phases 0-\(phase - 1) are kept"
+            FileHandle.standardError.write(Data(
+                "cil: run stopped: \(stopped) (\(kept) in \(out); phase \(phase) restarts); resume with: \(Interruption.commandLine)\n".utf8))
+            throw ExitCode(Interruption.exitStatus(for: sig))
+        }
         print(String(format: "average incremental accuracy: CNN %.2f%%, NME %.2f%%; forgetting (CNN) %.2f points; results in %@",
                      100 * results.avg_inc_acc_cnn, 100 * results.avg_inc_acc_nme, 100 * results.forgetting_cnn,
                      (out as NSString).appendingPathComponent("results.json")))
@@ -71,7 +82,20 @@ enum RunLauncher {
         }
         let run = try IncrementalRun(config: config, directory: directory, catalog: catalog, progress: progress)
         directory.log(["event": "start", "threads": Parallel.threads, "blas_core": BLAS.coreName])
-        let results = try run.run()
+        let results: RunResults
+        do {
+            results = try run.run()
+        } catch let error as RunError {
+            switch error {
+            case let .interrupted(sig, phase, epoch, batch):
+                directory.log(["event": "interrupted", "signal": Interruption.name(of: sig), "phase": phase, "epoch": epoch, "batch": batch])
+            case let .diverged(message):
+                directory.log(["event": "diverged", "message": message])
+            default:
+                directory.log(["event": "failed", "message": error.description])
+            }
+            throw error
+        }
         directory.log(["event": "finished", "avg_inc_acc_cnn": results.avg_inc_acc_cnn, "avg_inc_acc_nme": results.avg_inc_acc_nme])
         return results
     }

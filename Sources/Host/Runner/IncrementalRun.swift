@@ -141,6 +141,7 @@ final class IncrementalRun {
             network = try makeNetwork()
         }
         for p in start..<phaseCount {
+            try Interruption.check(phase: p, epoch: 0, batch: 0)
             let t0 = Date()
             let old: AggregatedNetwork? = p == 0 ? nil : network.frozenCopy()
             if p > 0 { try advanceStructure(network, toPhase: p) }
@@ -270,6 +271,7 @@ final class IncrementalRun {
                 sgd.step()
                 lossSum += Double(value)
                 progress.batchDone(images: chunk.count, loss: value)
+                try Interruption.check(phase: p, epoch: epoch + 1, batch: b + 1)
             }
             if let learner = alphaLearner {
                 learner.learningRate = alphaSchedule.learningRate(epoch: epoch, stepping: config.stepping)

@@ -21,11 +21,27 @@ struct RunDirectory {
         do {
             try FileManager.default.createDirectory(at: checkpointsURL, withIntermediateDirectories: true)
         } catch {
-            throw RunError.io("cannot create the run directory \(url.path): \(error.localizedDescription)")
+            throw RunError.io("cannot create the run directory \(url.path): \(Self.obstacle(to: url) ?? error.localizedDescription)")
         }
         guard FileManager.default.isWritableFile(atPath: url.path) else {
             throw RunError.io("the run directory \(url.path) is not writable")
         }
+    }
+
+    /// Why a directory cannot be created at `url`: the nearest existing ancestor is a
+    /// file, or is not writable.
+    static func obstacle(to url: URL) -> String? {
+        var ancestor = url.deletingLastPathComponent()
+        while ancestor.path != "/" {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) {
+                if !isDirectory.boolValue { return "\(ancestor.path) is a file, not a directory" }
+                if !FileManager.default.isWritableFile(atPath: ancestor.path) { return "\(ancestor.path) is not writable" }
+                return nil
+            }
+            ancestor = ancestor.deletingLastPathComponent()
+        }
+        return nil
     }
 
     /// The highest phase with a checkpoint file (not yet verified).
@@ -89,10 +105,16 @@ enum RunError: Error, CustomStringConvertible {
     case configuration(String)
     case diverged(String)
     case checkpoint(String)
+    /// SIGINT/SIGTERM arrived; the run stopped after batch `batch` of epoch `epoch`
+    /// (both 1-based) of phase `phase`.
+    case interrupted(signal: Int32, phase: Int, epoch: Int, batch: Int)
 
     var description: String {
         switch self {
         case let .io(m), let .configuration(m), let .diverged(m), let .checkpoint(m): return m
+        case let .interrupted(sig, phase, epoch, batch):
+            let place = epoch == 0 ? "before phase \(phase)" : "in phase \(phase), epoch \(epoch), batch \(batch)"
+            return "interrupted by \(Interruption.name(of: sig)) \(place)"
         }
     }
 }

@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+
+/// `cil run` under faults (issue 10): SIGTERM stops after the current batch and the
+/// same command resumes to identical results; a diverging loss names where it
+/// happened and keeps the earlier phases; an unwritable run directory, a corrupt or
+/// truncated checkpoint and an unknown option are clear errors with a non-zero exit.
+/// docs/RELIABILITY.md lists the fault matrix these tests belong to.
+@Suite("cil run reliability", .serialized)
+struct RunReliabilityTests {
+    /// 6 classes: 2 in phase 0, then 2 per phase (3 phases); a small backbone and
+    /// 1-2 epochs, so a whole run takes a few seconds.
+    static func arguments(out: String, extra: [String] = []) -> [String] {
+        ["run", "--dataset", "synthetic", "--num-classes", "6", "--images-per-class", "40", "--test-images-per-class", "10",
+         "--nb-cl-fg", "2", "--nb-cl", "2", "--preset", "quick", "--epochs-fg", "1", "--epochs", "2",
+         "--lr-fg", "0.1", "--lr", "0.05", "--batch-size", "16", "--backbone", "resnet20", "--baseline", "icarl",
+         "--branch-mode", "single", "--branch-1", "free", "--out", out, "--quiet", "--threads", "2"] + extra
+    }
+
+    static func temporaryDirectory() -> URL { RunCommandTests.temporaryDirectory() }
+
+    static func phases(_ dir: URL) throws -> [[String: Any]] {
+        RunCommandTests.phases(try RunCommandTests.results(dir))
+    }
+
+    /// Files left by an interrupted atomic write (`.NAME.tmp-PID`).
+    static func temporaryFiles(in dir: URL) -> [String] {
+        let names = (FileManager.default.enumerator(atPath: dir.path)?.allObjects as? [String]) ?? []
+        return names.filter { $0.contains(".tmp-") }
+    }
+
+    /// SIGTERM once phase 0 is checkpointed: exit 143, one line saying the run stopped
+    /// with the command to resume, an `interrupted` event, no half-written file; the
+    /// same command then finishes with the results of an uninterrupted run.
+    @Test func sigtermStopsCleanlyAndTheSameCommandResumes() throws {
+        let whole = Self.temporaryDirectory(), stopped = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: whole); try? FileManager.default.removeItem(at: stopped) }
+        let reference = try CommandRunner.run(Self.arguments(out: whole.path))
+        #expect(reference.status == 0, "stderr: \(reference.stderr)")
+
+        let arguments = Self.arguments(out: stopped.path)
+        let process = Process()
+        process.executableURL = CommandRunner.executable
+        process.arguments = arguments
+        let err = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        try process.run()
+        let checkpoint = stopped.appendingPathComponent("checkpoints/phase-0.ckpt")
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: checkpoint.path) && Date() < deadline && process.isRunning {
+            usleep(10_000)
+        }
+        kill(process.processIdentifier, SIGTERM)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 143,
+                "status \(process.terminationStatus) (\(process.terminationReason)); stderr: \(stderr)")
+        let lines = stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(stderr)")
+        #expect(stderr.contains("run stopped: interrupted by SIGTERM") && stderr.contains("phase 1"), "\(stderr)")
+        #expect(stderr.contains("resume with: ") && stderr.hasSuffix(arguments.joined(separator: " ") + "\n"), "\(stderr)")
+        #expect(Self.temporaryFiles(in: stopped).isEmpty, "\(Self.temporaryFiles(in: stopped))")
+        #expect(try Self.phases(stopped).count == 1)
+        let events = try String(contentsOf: stopped.appendingPathComponent("events.jsonl"), encoding: .utf8)
+        #expect(events.contains("\"event\":\"interrupted\"") && events.contains("\"signal\":\"SIGTERM\""))
+
+        let resumed = try CommandRunner.run(arguments)
+        #expect(resumed.status == 0, "stderr: \(resumed.stderr)")
+        let a = try Self.phases(whole), b = try Self.phases(stopped)
+        #expect(a.count == 3 && b.count == 3)
+        for (x, y) in zip(a, b) {
+            for key in ["acc_cnn", "acc_nme", "acc_cnn_base", "acc_nme_base", "exemplars_per_class"] {
+                #expect("\(x[key] ?? "-")" == "\(y[key] ?? "-")", "phase \(x["phase"]!) \(key)")
+            }
+        }
+    }
+
+    /// A huge learning rate after phase 0 makes the loss NaN/∞: the run fails naming
+    /// phase, epoch and batch, and results.json still holds phase 0.
+    @Test func divergenceNamesWhereAndKeepsEarlierPhases() throws {
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = try CommandRunner.run(Self.arguments(out: dir.path, extra: ["--lr", "1e30"]))
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("phase 1") && out.stderr.contains("epoch") && out.stderr.contains("batch"), "\(out.stderr)")
+        #expect(out.stderr.contains("the loss became"), "\(out.stderr)")
+        let phases = try Self.phases(dir)
+        #expect(phases.count == 1 && phases.first?["phase"] as? Int == 0)
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("checkpoints/phase-0.ckpt").path))
+        let events = try String(contentsOf: dir.appendingPathComponent("events.jsonl"), encoding: .utf8)
+        #expect(events.contains("\"event\":\"diverged\""))
+    }
+
+    /// --out where no directory can be created: under a read-only directory, or (as
+    /// root, whom permissions do not stop) inside a regular file.
+    @Test func unwritableOutputDirectoryIsAClearError() throws {
+        let dir = Self.temporaryDirectory()
+        defer {
+            chmod(dir.path, 0o755)
+            try? FileManager.default.removeItem(at: dir)
+        }
+        let target: URL, blocker: URL
+        if getuid() == 0 {
+            blocker = dir.appendingPathComponent("a-file")
+            try Data("not a directory".utf8).write(to: blocker)
+            target = blocker.appendingPathComponent("run")
+        } else {
+            blocker = dir.appendingPathComponent("read-only")
+            try FileManager.default.createDirectory(at: blocker, withIntermediateDirectories: true)
+            chmod(blocker.path, 0o555)
+            defer { chmod(blocker.path, 0o755) }
+            target = blocker.appendingPathComponent("run")
+        }
+        let out = try CommandRunner.run(Self.arguments(out: target.path))
+        #expect(out.status != 0)
+        #expect(out.stderr.contains(target.path), "\(out.stderr)")
+        #expect(out.stderr.contains(getuid() == 0 ? "\(blocker.path) is a file" : "\(blocker.path) is not writable"), "\(out.stderr)")
+        #expect(!out.stderr.contains("NSCocoaErrorDomain"), "\(out.stderr)")
+    }
+
+    /// A finished run whose phase-0 checkpoint is altered (one byte) or truncated, with
+    /// results.json and the later checkpoints gone: re-running refuses it, naming the file.
+    @Test func corruptOrTruncatedCheckpointIsRefused() throws {
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let arguments = Self.arguments(out: dir.path, extra: ["--epochs", "1"])
+        let first = try CommandRunner.run(arguments)
+        #expect(first.status == 0, "stderr: \(first.stderr)")
+        let checkpoint = dir.appendingPathComponent("checkpoints/phase-0.ckpt")
+        let original = try Data(contentsOf: checkpoint)
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("results.json"))
+        for p in 1...2 { try FileManager.default.removeItem(at: dir.appendingPathComponent("checkpoints/phase-\(p).ckpt")) }
+
+        var flipped = original
+        flipped[original.count / 2] ^= 0x01
+        let truncated = original.prefix(original.count * 2 / 3)
+        for (fault, bytes) in [("one byte flipped", flipped), ("truncated", Data(truncated))] {
+            try bytes.write(to: checkpoint)
+            let out = try CommandRunner.run(arguments)
+            #expect(out.status != 0, "\(fault)")
+            #expect(out.stderr.contains("corrupt or truncated (checksum mismatch)") && out.stderr.contains(checkpoint.path),
+                    "\(fault): \(out.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("results.json").path), "\(fault)")
+        }
+    }
+
+    /// swift-argument-parser's answer to an unknown option: it names the option and
+    /// points to `cil run --help`; exit status 64 (EX_USAGE).
+    @Test func unknownOptionIsNamed() throws {
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = try CommandRunner.run(Self.arguments(out: dir.path, extra: ["--no-such-option"]))
+        #expect(out.status == 64)
+        #expect(out.stderr.contains("Unknown option '--no-such-option'") && out.stderr.contains("cil run --help"), "\(out.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("config.json").path))
+    }
+}
