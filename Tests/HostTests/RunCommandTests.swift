@@ -102,6 +102,25 @@ struct RunCommandTests {
         #expect(second.stderr.contains("different configuration") && second.stderr.contains("epochs"), "\(second.stderr)")
     }
 
+    /// The quick preset steps its schedule the conventional way, so a one-epoch
+    /// phase trains with a non-zero learning rate; the paper preset keeps the shift.
+    @Test func quickPresetOneEpochPhasesTrain() throws {
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = try CommandRunner.run(Self.arguments(baseline: "icarl", mode: "single", out: dir.path,
+                                                       extra: ["--epochs-fg", "1", "--epochs", "1"]))
+        #expect(out.status == 0, "stderr: \(out.stderr)")
+        let config = try String(contentsOf: dir.appendingPathComponent("config.json"), encoding: .utf8)
+        #expect(config.contains("\"stepping\" : \"corrected\""), "\(config)")
+        let events = try String(contentsOf: dir.appendingPathComponent("events.jsonl"), encoding: .utf8)
+        let rates = events.split(separator: "\n").compactMap { line -> Double? in
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  obj["event"] as? String == "epoch" else { return nil }
+            return obj["lr"] as? Double
+        }
+        #expect(rates.count == 3 && rates.allSatisfy { $0 > 0 }, "learning rates \(rates)")
+    }
+
     /// A seed outside NumPy's range is refused with the flag named (not a crash).
     @Test func negativeSeedIsRefused() throws {
         let dir = Self.temporaryDirectory()

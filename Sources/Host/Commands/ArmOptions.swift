@@ -223,7 +223,8 @@ struct ArmOptions: ParsableArguments {
             evalBatchSize: evalBatchSize ?? p.evalBatchSize, baseLR1: baseLR1 ?? p.lr, baseLR2: baseLR2 ?? p.lr,
             weightDecay: weightDecay ?? p.weightDecay, momentum: momentum ?? p.momentum, lrFactor: lrFactor ?? p.lrFactor,
             schedule: scheduleName, fusionLR: branchMode == .dual ? (fusionLR ?? p.fusionLR) : 0, alphaGradient: alphaPolicy,
-            trainSeed: trainSeed ?? UInt64(seed), preset: preset)
+            trainSeed: trainSeed ?? UInt64(seed), preset: preset,
+            stepping: preset == "quick" || mode == .corrected ? .corrected : .faithful)
         try Self.check(config)
         return config
     }

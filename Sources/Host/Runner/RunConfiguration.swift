@@ -61,9 +61,12 @@ struct RunConfiguration: Codable, Equatable {
     var trainSeed: UInt64
     /// The preset the defaults came from.
     var preset: String
-
-    /// The schedule stepping the fidelity mode implies (SPEC.md 1.6).
-    var stepping: SchedulerStepping { mode == .faithful ? .faithful : .corrected }
+    /// When the LR schedulers step: `faithful` (the original's step at the start of
+    /// each epoch, so epoch e uses the value for e + 1) or `corrected`. Follows
+    /// `mode`, except in the quick preset, which always uses `corrected`: with a
+    /// handful of epochs the shift would decay (MultiStep) or zero (cosine) the
+    /// learning rate from the first epoch.
+    var stepping: SchedulerStepping
 
     /// Whether `other` trains the same phase 0 (so its phase-0 model can be reused).
     func sharesPhaseZero(with other: RunConfiguration) -> Bool {
