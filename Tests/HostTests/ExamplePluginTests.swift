@@ -106,4 +106,29 @@ struct ExamplePluginTests {
             #expect(accuracy >= 0 && accuracy <= 1, "\(arm): \(accuracy)")
         }
     }
+
+    /// The C loss term, run by the host: `cil run --loss-term entropy` adds it to the
+    /// baseline's loss; its value is logged and the run finishes.
+    @Test func cLossTermRunsInATraining() throws {
+        let dirs = try Self.exampleDirectories()
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("cil-lossterm-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try CommandRunner.run([
+            "run", "--dataset", "synthetic", "--num-classes", "4", "--images-per-class", "20", "--test-images-per-class", "10",
+            "--nb-cl-fg", "2", "--nb-cl", "2", "--preset", "quick", "--epochs-fg", "1", "--epochs", "1", "--batch-size", "16",
+            "--baseline", "lucir", "--branch-mode", "single", "--branch-1", "free", "--backbone", "resnet20",
+            "--loss-term", "entropy", "--loss-term-weight", "0.5", "--plugin-dir", dirs.cLossTerm.path,
+            "--out", out.path, "--quiet",
+        ])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let config = try String(contentsOf: out.appendingPathComponent("config.json"), encoding: .utf8)
+        #expect(config.contains("\"lossTerm\" : \"entropy\""), "\(config)")
+        let results = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("results.json"))) as? [String: Any]
+        #expect((results?["phases"] as? [Any])?.count == 2)
+        // An unknown loss term is refused, listing the available ones.
+        let unknown = try CommandRunner.run(["run", "--dataset", "synthetic", "--num-classes", "4", "--nb-cl-fg", "2", "--nb-cl", "2",
+                                             "--loss-term", "nosuch", "--plugin-dir", dirs.cLossTerm.path, "--out", out.path + "-x"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("unknown loss term 'nosuch'") && unknown.stderr.contains("entropy"),
+                "\(unknown.stderr)")
+    }
 }

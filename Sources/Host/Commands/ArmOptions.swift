@@ -47,6 +47,10 @@ struct ArmOptions: ParsableArguments {
     var branch1Options: [String] = []
     @Option(name: .customLong("branch-2-option"), help: ArgumentHelp("An option of branch 2's type, NAME=VALUE; repeatable.", valueName: "name=value"))
     var branch2Options: [String] = []
+    @Option(name: .customLong("loss-term"), help: "A C loss-term plugin (see `cil plugins`) added to the baseline's loss.")
+    var lossTerm: String?
+    @Option(name: .customLong("loss-term-weight"), help: "Weight of --loss-term (default 1).")
+    var lossTermWeight: Float = 1
     @Option(name: [.customLong("backbone"), .customLong("imgnet_backbone")], help: "resnet32 (CIFAR default), resnet20, resnet18 (image folders default) or resnet34.")
     var backbone: String?
 
@@ -164,6 +168,7 @@ struct ArmOptions: ParsableArguments {
         let baselineType = try catalog.baseline(named: baseline)
         _ = try catalog.branchType(named: branch1)
         if branchMode == .dual { _ = try catalog.branchType(named: branch2) }
+        if let lossTerm { _ = try catalog.lossTerm(named: lossTerm) }
 
         var baselineOptions = try Self.pairs(self.baselineOptions, flag: "--baseline-option")
         func mapOriginal(_ value: (some CustomStringConvertible)?, to option: String, of plugin: String) {
@@ -224,7 +229,8 @@ struct ArmOptions: ParsableArguments {
             weightDecay: weightDecay ?? p.weightDecay, momentum: momentum ?? p.momentum, lrFactor: lrFactor ?? p.lrFactor,
             schedule: scheduleName, fusionLR: branchMode == .dual ? (fusionLR ?? p.fusionLR) : 0, alphaGradient: alphaPolicy,
             trainSeed: trainSeed ?? UInt64(seed), preset: preset,
-            stepping: preset == "quick" || mode == .corrected ? .corrected : .faithful)
+            stepping: preset == "quick" || mode == .corrected ? .corrected : .faithful,
+            lossTerm: lossTerm, lossTermWeight: lossTermWeight)
         try Self.check(config)
         return config
     }

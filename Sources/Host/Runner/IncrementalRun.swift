@@ -14,6 +14,8 @@ final class IncrementalRun {
     let incremental: IncrementalProtocol
     let baseline: any Baseline
     let branchTypes: (stable: any BranchType, plastic: (any BranchType)?)
+    /// The C loss term added to the baseline's loss, if any.
+    let lossTerm: ForeignLossTerm?
     let progress: RunProgress
     /// Training-split positions of each dataset class (after the per-class cap).
     let trainPositions: [[Int]]
@@ -49,6 +51,7 @@ final class IncrementalRun {
             plastic = try plasticType.init(options: try PluginOptions(plugin: config.branch2, specs: plasticType.options, given: config.branch2Options))
         }
         branchTypes = (stable, plastic)
+        lossTerm = try config.lossTerm.map { try catalog.lossTerm(named: $0) }
         let cap = { (positions: [[Int]], limit: Int?) -> [[Int]] in
             positions.map { list in limit.map { Array(list.prefix($0)) } ?? list }
         }
@@ -256,8 +259,14 @@ final class IncrementalRun {
                 sgd.zeroGrad()
                 let current = network.forward(batch.images)
                 let previous = old.map { model in withNoGrad { model.forward(batch.images) } }
-                let loss = try baseline.loss(BatchContext(phase: p, classes: counts, targets: targets, current: current,
+                var loss = try baseline.loss(BatchContext(phase: p, classes: counts, targets: targets, current: current,
                                                           previous: previous, head: network.head))
+                if let lossTerm {
+                    let extra = try lossTerm(logits: current.logits, features: current.features, targets: targets, phase: p,
+                                             oldClasses: counts.old, oldLogits: previous?.logits, oldFeatures: previous?.features)
+                    loss.total = loss.total + extra * config.lossTermWeight
+                    loss.components[lossTerm.plugin] = extra.item
+                }
                 let value = loss.total.item
                 guard value.isFinite else {
                     throw RunError.diverged("the loss became \(value) in phase \(p), epoch \(epoch + 1), batch \(b + 1) (\(config.baseline)); the results of the phases before are kept in \(directory.url.path)")

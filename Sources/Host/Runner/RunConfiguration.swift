@@ -67,6 +67,9 @@ struct RunConfiguration: Codable, Equatable {
     /// handful of epochs the shift would decay (MultiStep) or zero (cosine) the
     /// learning rate from the first epoch.
     var stepping: SchedulerStepping
+    /// A C loss-term plugin added to the baseline's loss, and its weight (nil: none).
+    var lossTerm: String?
+    var lossTermWeight: Float
 
     /// Whether `other` trains the same phase 0 (so its phase-0 model can be reused).
     func sharesPhaseZero(with other: RunConfiguration) -> Bool {

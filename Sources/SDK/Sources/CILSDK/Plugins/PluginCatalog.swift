@@ -75,6 +75,14 @@ public struct PluginCatalog {
         throw CatalogError.unknown(kind: .branchType, name: name, available: entries(of: .branchType).map(\.info.name))
     }
 
+    /// The C loss term called `name`, or an error listing the available ones.
+    public func lossTerm(named name: String) throws -> ForeignLossTerm {
+        for e in entries(of: .lossTerm) where e.info.name == name {
+            if case let .c(plugin) = e.provider, let term = plugin.lossTerm { return term }
+        }
+        throw CatalogError.unknown(kind: .lossTerm, name: name, available: entries(of: .lossTerm).map(\.info.name))
+    }
+
     /// A plugin asked for by name that no loaded library provides.
     public enum CatalogError: Error, CustomStringConvertible {
         case unknown(kind: PluginKind, name: String, available: [String])
