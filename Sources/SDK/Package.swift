@@ -15,9 +15,11 @@ let package = Package(
         .target(name: "CBLAS", linkerSettings: [.linkedLibrary("dl")]),
         // libffi, for calling plugin functions known only from a manifest.
         .systemLibrary(name: "CLibFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
+        // Hand-vectorised kernels (direct 3x3 convolution), chosen for the CPU at run time.
+        .target(name: "CKernels"),
         .target(
             name: "CILEngine",
-            dependencies: ["CBLAS"]
+            dependencies: ["CBLAS", "CKernels"]
         ),
         // The plugin ABI header (cil_plugin.h), for Swift and C plugins alike.
         .target(name: "CILPluginABI"),

@@ -1,5 +1,7 @@
 // Batch normalisation over (N, H, W) per channel, as torch.nn.BatchNorm2d.
 
+import CKernels
+
 extension Tensor {
     /// Batch norm of x [N, C, H, W] (or [N, C]) with affine γ, β ([C] each).
     ///
@@ -27,21 +29,11 @@ extension Tensor {
                     Parallel.forEach(C) { c in
                         // Two passes (mean, then squared deviations): no cancellation.
                         var s = 0.0
-                        for b in 0..<N {
-                            let p = xp + (b * C + c) * HW
-                            var ls: Float = 0
-                            for i in 0..<HW { ls += p[i] }
-                            s += Double(ls)
-                        }
+                        for b in 0..<N { s += Double(cil_sum(xp + (b * C + c) * HW, HW)) }
                         let mu = s / Double(n)
                         let muF = Float(mu)
                         var ss = 0.0
-                        for b in 0..<N {
-                            let p = xp + (b * C + c) * HW
-                            var lss: Float = 0
-                            for i in 0..<HW { let d = p[i] - muF; lss += d * d }
-                            ss += Double(lss)
-                        }
+                        for b in 0..<N { ss += Double(cil_sum_squared_deviation(xp + (b * C + c) * HW, HW, muF)) }
                         let varB = ss / Double(n)
                         m.value[c] = Float(mu)
                         inv.value[c] = Float(1 / (varB + Double(eps)).squareRoot())
@@ -77,9 +69,8 @@ extension Tensor {
                     Parallel.forEach(C) { c in
                         var s = 0.0, sx = 0.0
                         for bi in 0..<N {
-                            let gpp = gop + (bi * C + c) * HW, xpp = xp + (bi * C + c) * HW
                             var ls: Float = 0, lsx: Float = 0
-                            for i in 0..<HW { ls += gpp[i]; lsx += gpp[i] * (xpp[i] - meanC[c]) }
+                            cil_sum_product_deviation(gop + (bi * C + c) * HW, xp + (bi * C + c) * HW, HW, meanC[c], &ls, &lsx)
                             s += Double(ls); sx += Double(lsx)
                         }
                         a.value[c] = s

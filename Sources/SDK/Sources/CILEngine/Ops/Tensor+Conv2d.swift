@@ -1,8 +1,12 @@
 import CBLAS
+import Foundation
+import CKernels
 
-// 2-D convolution (cross-correlation, no bias): per image, im2col into a column
-// buffer that stays in cache, then one GEMM whose output is the image's NCHW slice.
-// Images run in parallel (one single-threaded GEMM per image and thread).
+// 2-D convolution (cross-correlation, no bias). 3x3 stride-1 padding-1 layers (most
+// of a ResNet) run the direct kernel of CKernels forward and for the input gradient;
+// every other geometry, and every weight gradient, runs per image: im2col into a
+// column buffer that stays in cache, then one GEMM whose output is the image's NCHW
+// slice. Images run in parallel (one single-threaded kernel per image and thread).
 
 extension Tensor {
     /// y[n,o,i,j] = Σ_{c,u,v} w[o,c,u,v] · xpad[n,c,i·s+u, j·s+v], symmetric zero
@@ -20,17 +24,23 @@ extension Tensor {
         let O = weight.shape[0], K = g.patchSize, P = g.outPixels
         let inImage = g.channels * g.height * g.width, outImage = O * P
         let pointwise = g.kernelH == 1 && g.kernelW == 1 && stride == 1 && padding == 0
+        let direct = DirectConv3x3.applies(to: g)
         let outShape = [g.batch, O, g.outH, g.outW]
 
         let y = TensorStorage(uninitializedCount: g.batch * outImage)
         let xp = UncheckedBox(x.storage.pointer), wp = UncheckedBox(weight.storage.pointer), yp = UncheckedBox(y.pointer)
-        Parallel.forChunks(g.batch) { images in
-            let col = pointwise ? nil : TensorStorage(uninitializedCount: K * P)
-            for n in images {
-                let input = xp.value + n * inImage
-                if let col { Im2col.im2col(input, col.pointer, g) }
-                cil_sgemm(0, 0, Int32(O), Int32(P), Int32(K), 1, wp.value, Int32(K),
-                          col?.pointer ?? input, Int32(P), 0, yp.value + n * outImage, Int32(P))
+        if direct {
+            DirectConv3x3.run(g, input: x.storage.pointer, inputChannels: g.channels, weight: weight.storage.pointer,
+                              outputChannels: O, transposed: false, output: y.pointer)
+        } else {
+            Parallel.forChunks(g.batch) { images in
+                let col = pointwise ? nil : TensorStorage(uninitializedCount: K * P)
+                for n in images {
+                    let input = xp.value + n * inImage
+                    if let col { Im2col.im2col(input, col.pointer, g) }
+                    cil_sgemm(0, 0, Int32(O), Int32(P), Int32(K), 1, wp.value, Int32(K),
+                              col?.pointer ?? input, Int32(P), 0, yp.value + n * outImage, Int32(P))
+                }
             }
         }
         return result("conv2d", shape: outShape, storage: y, inputs: [x, weight]) { grad in
@@ -38,12 +48,18 @@ extension Tensor {
             let xp = UncheckedBox(x.storage.pointer), wp = UncheckedBox(weight.storage.pointer)
             let needW = weight.requiresGrad, needX = x.requiresGrad
             let gx = needX ? Tensor(uninitializedShape: x.shape) : nil
-            let gxp = UncheckedBox(gx?.storage.pointer)
+            if direct, let gx {
+                // dx = conv3x3(gy) with the weights transposed and flipped.
+                DirectConv3x3.run(g, input: grad.storage.pointer, inputChannels: O, weight: weight.storage.pointer,
+                                  outputChannels: g.channels, transposed: true, output: gx.storage.pointer)
+            }
+            let gxp = UncheckedBox(direct ? nil : gx?.storage.pointer)
             // One partial weight gradient per chunk of images.
             let workers = min(Parallel.threads, g.batch)
             let chunk = (g.batch + workers - 1) / workers
             let partials = needW ? TensorStorage(count: workers * O * K, repeating: 0) : nil
             let pp = UncheckedBox(partials?.pointer)
+            if partials == nil && gxp.value == nil { return [gx, nil] }
             Parallel.forEach(workers) { w in
                 let lo = w * chunk, hi = min(g.batch, lo + chunk)
                 guard lo < hi else { return }
@@ -81,6 +97,54 @@ extension Tensor {
                 gw = out
             }
             return [gx, gw]
+        }
+    }
+}
+
+/// The direct 3x3 stride-1 padding-1 kernel of CKernels (see `cil_kernels.h`),
+/// over a batch: weights packed once, images in parallel, one scratch per thread.
+public enum DirectConv3x3 {
+    /// Floats per vector of the kernel this CPU runs: 16 (AVX-512), 8 (AVX2 + FMA) or
+    /// 4 (generic).
+    public static var vectorWidth: Int { Int(cil_conv3x3_vector_width()) }
+
+    /// Switches to the kernel of `width` floats (16, 8 or 4); false if this CPU cannot
+    /// run it. For tests that cover every kernel; not safe while convolutions run.
+    public static func useVectorWidth(_ width: Int) -> Bool { cil_conv3x3_use_width(Int32(width)) == 1 }
+
+    /// False when the environment sets `CIL_DIRECT_CONV=0`: every convolution then
+    /// takes the im2col + GEMM path (for A/B benchmarks, see docs/PERFORMANCE.md).
+    public static let enabled = ProcessInfo.processInfo.environment["CIL_DIRECT_CONV"] != "0"
+
+    /// Whether `g` is the geometry the kernel computes (and the kernel is enabled).
+    static func applies(to g: ConvGeometry) -> Bool {
+        enabled && g.kernelH == 3 && g.kernelW == 3 && g.stride == 1 && g.padding == 1
+    }
+
+    /// output[n] = conv3x3(input[n]) for every image n. `input`: [N, inputChannels, H, W],
+    /// `output`: [N, outputChannels, H, W] (overwritten). `weight` is the layer's
+    /// [O, C, 3, 3] tensor; `transposed` computes the input gradient (input = dY with
+    /// inputChannels = O, output = dX with outputChannels = C).
+    static func run(_ g: ConvGeometry, input: UnsafePointer<Float>, inputChannels: Int,
+                    weight: UnsafePointer<Float>, outputChannels: Int, transposed: Bool,
+                    output: UnsafeMutablePointer<Float>) {
+        let H = g.height, W = g.width
+        let packed = TensorStorage(uninitializedCount: inputChannels * outputChannels * 9)
+        if transposed {
+            cil_conv3x3_pack_weights_transposed(weight, Int32(inputChannels), Int32(outputChannels), packed.pointer)
+        } else {
+            cil_conv3x3_pack_weights(weight, Int32(outputChannels), Int32(inputChannels), packed.pointer)
+        }
+        let workspace = cil_conv3x3_workspace(Int32(inputChannels), Int32(outputChannels), Int32(H), Int32(W))
+        let inImage = inputChannels * H * W, outImage = outputChannels * H * W
+        let box = UncheckedBox((input, UnsafePointer(packed.pointer), output))
+        Parallel.forChunks(g.batch) { images in
+            let (input, packed, output) = box.value
+            let work = TensorStorage(uninitializedCount: workspace)
+            for n in images {
+                cil_conv3x3_image(input + n * inImage, Int32(inputChannels), Int32(H), Int32(W), packed,
+                                  Int32(outputChannels), output + n * outImage, work.pointer)
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 // Element-wise ops: binary ops broadcast like NumPy; unary ops keep the shape.
@@ -204,14 +205,17 @@ extension Tensor {
         let box = UncheckedBox((y.pointer, storage.pointer))
         Parallel.forChunks(count, grain: 1 << 14) { r in
             let (o, p) = box.value
-            for i in r { o[i] = Swift.max(p[i], 0) }
+            cil_relu_forward(p + r.lowerBound, o + r.lowerBound, r.count)
         }
+        // The backward pass reads the output (positive exactly where x is) through
+        // its own handle: capturing the result itself would make a reference cycle.
+        let output = Tensor(shape: shape, storage: y)
         return Tensor.result("relu", shape: shape, storage: y, inputs: [x]) { g in
             let gx = Tensor(uninitializedShape: x.shape)
-            let box = UncheckedBox((gx.storage.pointer, g.storage.pointer, x.storage.pointer))
+            let box = UncheckedBox((gx.storage.pointer, g.storage.pointer, output.storage.pointer))
             Parallel.forChunks(x.count, grain: 1 << 14) { r in
-                let (o, gp, xp) = box.value
-                for i in r { o[i] = xp[i] > 0 ? gp[i] : 0 }
+                let (o, gp, yp) = box.value
+                cil_relu_backward(yp + r.lowerBound, gp + r.lowerBound, o + r.lowerBound, r.count)
             }
             return [gx]
         }

@@ -1,0 +1,134 @@
+/* Direct 3x3 convolution kernels: see include/cil_kernels.h. One source body
+ * (conv3x3_body.inc) is compiled for AVX-512, AVX2+FMA and a generic 4-wide
+ * vector; the widest the CPU supports is chosen once. */
+#include "cil_kernels.h"
+#include <string.h>
+
+#define GRANULE 48 /* output positions per tile row: QB (3) x the widest vector (16) */
+
+typedef float v16f __attribute__((vector_size(64), aligned(4)));
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+typedef float v4f __attribute__((vector_size(16), aligned(4)));
+
+#define VL 16
+#define VEC v16f
+#define ATTR __attribute__((target("avx512f,fma")))
+#define SUFFIX avx512
+#include "conv3x3_body.inc"
+#undef VL
+#undef VEC
+#undef ATTR
+#undef SUFFIX
+
+#define VL 8
+#define VEC v8f
+#define ATTR __attribute__((target("avx2,fma")))
+#define SUFFIX avx2
+#include "conv3x3_body.inc"
+#undef VL
+#undef VEC
+#undef ATTR
+#undef SUFFIX
+
+#define VL 4
+#define VEC v4f
+#define ATTR
+#define SUFFIX generic
+#include "conv3x3_body.inc"
+#undef VL
+#undef VEC
+#undef ATTR
+#undef SUFFIX
+
+typedef void (*planes_fn)(const float *, int, long, int, const float *, int, float *, long);
+
+static int chosen_width = 0;
+static planes_fn chosen_planes = 0;
+
+static void choose(void) {
+    if (chosen_planes) return;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) {
+        chosen_planes = conv_planes_avx512; chosen_width = 16;
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        chosen_planes = conv_planes_avx2; chosen_width = 8;
+    } else {
+        chosen_planes = conv_planes_generic; chosen_width = 4;
+    }
+}
+
+int cil_conv3x3_use_width(int width) {
+    choose();
+    __builtin_cpu_init();
+    if (width == 16 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) {
+        chosen_planes = conv_planes_avx512;
+    } else if (width == 8 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        chosen_planes = conv_planes_avx2;
+    } else if (width == 4) {
+        chosen_planes = conv_planes_generic;
+    } else {
+        return 0;
+    }
+    chosen_width = width;
+    return 1;
+}
+
+int cil_conv3x3_vector_width(void) {
+    choose();
+    return chosen_width;
+}
+
+static long qpad_of(int H, int W) {
+    long q = (long)H * (W + 2);
+    return (q + GRANULE - 1) / GRANULE * GRANULE;
+}
+
+/* The padded planes, then the slack that the last tiles read past the last plane. */
+static long planes_floats(int C, int H, int W) {
+    long pitch = W + 2, plane = (H + 2) * pitch;
+    long slack = qpad_of(H, W) + 2 * pitch + 2 - plane;
+    return C * plane + (slack > 0 ? slack : 0);
+}
+
+long cil_conv3x3_workspace(int C, int O, int H, int W) {
+    return planes_floats(C, H, W) + (long)O * qpad_of(H, W);
+}
+
+void cil_conv3x3_pack_weights(const float *w, int O, int C, float *wpacked) {
+    for (int o = 0; o < O; o++)
+        for (int c = 0; c < C; c++)
+            for (int t = 0; t < 9; t++) wpacked[((long)c * 9 + t) * O + o] = w[((long)o * C + c) * 9 + t];
+}
+
+void cil_conv3x3_pack_weights_transposed(const float *w, int O, int C, float *wpacked) {
+    for (int o = 0; o < O; o++)
+        for (int c = 0; c < C; c++)
+            for (int t = 0; t < 9; t++) wpacked[((long)o * 9 + t) * C + c] = w[((long)o * C + c) * 9 + (8 - t)];
+}
+
+void cil_conv3x3_image(const float *x, int C, int H, int W, const float *wpacked, int O,
+                       float *y, float *work) {
+    choose();
+    const int pitch = W + 2;
+    const long plane = (long)(H + 2) * pitch, qpad = qpad_of(H, W);
+    const long total = planes_floats(C, H, W);
+    float *xp = work, *out = work + total;
+    /* Zero-padded copy: borders zeroed, interiors copied. */
+    for (int c = 0; c < C; c++) {
+        float *p = xp + c * plane;
+        const float *src = x + (long)c * H * W;
+        memset(p, 0, sizeof(float) * (size_t)pitch);
+        for (int i = 0; i < H; i++) {
+            float *row = p + (long)(i + 1) * pitch;
+            row[0] = 0;
+            memcpy(row + 1, src + (long)i * W, sizeof(float) * (size_t)W);
+            row[W + 1] = 0;
+        }
+        memset(p + (long)(H + 1) * pitch, 0, sizeof(float) * (size_t)pitch);
+    }
+    if (total > C * plane) memset(xp + C * plane, 0, sizeof(float) * (size_t)(total - C * plane));
+    chosen_planes(xp, C, plane, pitch, wpacked, O, out, qpad);
+    for (int o = 0; o < O; o++)
+        for (int i = 0; i < H; i++)
+            memcpy(y + ((long)o * H + i) * W, out + o * qpad + (long)i * pitch, sizeof(float) * (size_t)W);
+}

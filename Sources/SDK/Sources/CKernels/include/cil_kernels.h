@@ -1,0 +1,58 @@
+#ifndef CIL_KERNELS_H
+#define CIL_KERNELS_H
+
+/* Hand-vectorised kernels of the engine (see docs/PERFORMANCE.md).
+ *
+ * Direct 3x3 convolution, stride 1, zero padding 1, of ONE image in NCHW:
+ *   y[o, i, j] = sum_{c, u, v} w[o, c, u, v] * x[c, i + u - 1, j + v - 1]
+ * computed without an im2col matrix: the image is copied once into a zero-padded
+ * plane per channel of pitch W + 2, and every output row is read as a contiguous
+ * run of that pitch, so that a tap (u, v) is a constant offset u (W + 2) + v. The
+ * two extra columns per row are computed and dropped.
+ *
+ * The weights are given packed as wpacked[(c * 9 + u * 3 + v) * O + o] (see
+ * cil_conv3x3_pack_weights); the backward pass of the input uses the same kernel
+ * with the weights packed transposed and flipped (cil_conv3x3_pack_weights_transposed).
+ */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Vector width in floats of the kernel this CPU runs (16 AVX-512, 8 AVX2, 4 generic). */
+int cil_conv3x3_vector_width(void);
+
+/* Switches to the kernel of `width` floats (16, 8 or 4) if this CPU runs it; returns
+ * 1 if it did, 0 if not. For tests: not thread-safe against running convolutions. */
+int cil_conv3x3_use_width(int width);
+
+/* Floats of scratch one call of cil_conv3x3_image needs (one buffer per thread). */
+long cil_conv3x3_workspace(int C, int O, int H, int W);
+
+/* wpacked[(c*9 + t)*O + o] = w[o, c, t] for w: [O, C, 3, 3]. */
+void cil_conv3x3_pack_weights(const float *w, int O, int C, float *wpacked);
+
+/* The weights of the input-gradient convolution, whose input channels are the O
+ * output channels: wpacked[(o*9 + t)*C + c] = w[o, c, 8 - t]. */
+void cil_conv3x3_pack_weights_transposed(const float *w, int O, int C, float *wpacked);
+
+/* y: [O, H, W] (overwritten) = conv3x3(x: [C, H, W]) with packed weights; `work`
+ * holds cil_conv3x3_workspace(C, O, H, W) floats. */
+void cil_conv3x3_image(const float *x, int C, int H, int W, const float *wpacked, int O,
+                       float *y, float *work);
+
+/* Reductions of n floats, with 16 partial sums (vectorised; a fixed order):
+ * sum p; sum (p - mean)^2; and sum g with sum g (x - mean). */
+float cil_sum(const float *p, long n);
+float cil_sum_squared_deviation(const float *p, long n, float mean);
+void cil_sum_product_deviation(const float *g, const float *x, long n, float mean, float *sum_g, float *sum_gx);
+
+/* y = max(x, 0) (NaN stays NaN); and its backward dx = 0 where y <= 0, else g (y > 0
+ * exactly when x > 0, so the output stands in for the input). */
+void cil_relu_forward(const float *x, float *y, long n);
+void cil_relu_backward(const float *y, const float *g, float *dx, long n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
