@@ -41,19 +41,21 @@ typedef float v4f __attribute__((vector_size(16), aligned(4)));
 #undef SUFFIX
 
 typedef void (*planes_fn)(const float *, int, long, int, const float *, int, float *, long);
+typedef void (*dw_fn)(const float *, int, long, int, int, int, const float *, int, float *);
 
 static int chosen_width = 0;
 static planes_fn chosen_planes = 0;
+static dw_fn chosen_dw = 0;
 
 static void choose(void) {
     if (chosen_planes) return;
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) {
-        chosen_planes = conv_planes_avx512; chosen_width = 16;
+        chosen_planes = conv_planes_avx512; chosen_dw = dw_planes_avx512; chosen_width = 16;
     } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        chosen_planes = conv_planes_avx2; chosen_width = 8;
+        chosen_planes = conv_planes_avx2; chosen_dw = dw_planes_avx2; chosen_width = 8;
     } else {
-        chosen_planes = conv_planes_generic; chosen_width = 4;
+        chosen_planes = conv_planes_generic; chosen_dw = dw_planes_generic; chosen_width = 4;
     }
 }
 
@@ -61,11 +63,11 @@ int cil_conv3x3_use_width(int width) {
     choose();
     __builtin_cpu_init();
     if (width == 16 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) {
-        chosen_planes = conv_planes_avx512;
+        chosen_planes = conv_planes_avx512; chosen_dw = dw_planes_avx512;
     } else if (width == 8 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        chosen_planes = conv_planes_avx2;
+        chosen_planes = conv_planes_avx2; chosen_dw = dw_planes_avx2;
     } else if (width == 4) {
-        chosen_planes = conv_planes_generic;
+        chosen_planes = conv_planes_generic; chosen_dw = dw_planes_generic;
     } else {
         return 0;
     }
@@ -106,14 +108,10 @@ void cil_conv3x3_pack_weights_transposed(const float *w, int O, int C, float *wp
             for (int t = 0; t < 9; t++) wpacked[((long)o * 9 + t) * C + c] = w[((long)o * C + c) * 9 + (8 - t)];
 }
 
-void cil_conv3x3_image(const float *x, int C, int H, int W, const float *wpacked, int O,
-                       float *y, float *work) {
-    choose();
+/* The zero-padded planes of x (borders zeroed, interiors copied) and the slack. */
+static void pad_planes(const float *x, int C, int H, int W, float *xp) {
     const int pitch = W + 2;
-    const long plane = (long)(H + 2) * pitch, qpad = qpad_of(H, W);
-    const long total = planes_floats(C, H, W);
-    float *xp = work, *out = work + total;
-    /* Zero-padded copy: borders zeroed, interiors copied. */
+    const long plane = (long)(H + 2) * pitch, total = planes_floats(C, H, W);
     for (int c = 0; c < C; c++) {
         float *p = xp + c * plane;
         const float *src = x + (long)c * H * W;
@@ -127,8 +125,48 @@ void cil_conv3x3_image(const float *x, int C, int H, int W, const float *wpacked
         memset(p + (long)(H + 1) * pitch, 0, sizeof(float) * (size_t)pitch);
     }
     if (total > C * plane) memset(xp + C * plane, 0, sizeof(float) * (size_t)(total - C * plane));
+}
+
+void cil_conv3x3_image(const float *x, int C, int H, int W, const float *wpacked, int O,
+                       float *y, float *work) {
+    choose();
+    const int pitch = W + 2;
+    const long plane = (long)(H + 2) * pitch, qpad = qpad_of(H, W);
+    float *xp = work, *out = work + planes_floats(C, H, W);
+    pad_planes(x, C, H, W, xp);
     chosen_planes(xp, C, plane, pitch, wpacked, O, out, qpad);
     for (int o = 0; o < O; o++)
         for (int i = 0; i < H; i++)
             memcpy(y + ((long)o * H + i) * W, out + o * qpad + (long)i * pitch, sizeof(float) * (size_t)W);
+}
+
+int cil_conv3x3_weight_grad_supported(int O) {
+    choose();
+    return O % chosen_width == 0;
+}
+
+long cil_conv3x3_weight_grad_workspace(int C, int O, int H, int W) {
+    return planes_floats(C, H, W) + (long)H * W * O;
+}
+
+void cil_conv3x3_weight_grad_image(const float *x, const float *gy, int C, int H, int W, int O,
+                                   float *dwpacked, float *work) {
+    choose();
+    const int pitch = W + 2;
+    const long plane = (long)(H + 2) * pitch, P = (long)H * W;
+    float *xp = work, *gyt = work + planes_floats(C, H, W);
+    pad_planes(x, C, H, W, xp);
+    /* dY [O, P] -> [P, O], in blocks of 16 positions (reads and writes stay in cache). */
+    for (long p0 = 0; p0 < P; p0 += 16) {
+        long p1 = p0 + 16 < P ? p0 + 16 : P;
+        for (int o = 0; o < O; o++)
+            for (long p = p0; p < p1; p++) gyt[p * O + o] = gy[o * P + p];
+    }
+    chosen_dw(xp, C, plane, pitch, H, W, gyt, O, dwpacked);
+}
+
+void cil_conv3x3_unpack_weights(const float *wpacked, int O, int C, float *w) {
+    for (int o = 0; o < O; o++)
+        for (int c = 0; c < C; c++)
+            for (int t = 0; t < 9; t++) w[((long)o * C + c) * 9 + t] = wpacked[((long)c * 9 + t) * O + o];
 }

@@ -46,10 +46,23 @@ void cil_sum_product_deviation(const float *g, const float *x, long n, float mea
     *sum_gx = sb;
 }
 
+typedef int v16i __attribute__((vector_size(64), aligned(4)));
+
 void cil_relu_forward(const float *x, float *y, long n) {
-    for (long i = 0; i < n; i++) y[i] = x[i] <= 0 ? 0 : x[i]; /* NaN stays NaN */
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16 v = *(const v16 *)(x + i);
+        v16i keep = ~(v <= 0); /* all ones where x > 0 or x is NaN */
+        *(v16 *)(y + i) = (v16)((v16i)v & keep);
+    }
+    for (; i < n; i++) y[i] = x[i] <= 0 ? 0 : x[i]; /* NaN stays NaN */
 }
 
 void cil_relu_backward(const float *y, const float *g, float *dx, long n) {
-    for (long i = 0; i < n; i++) dx[i] = y[i] <= 0 ? 0 : g[i]; /* as PyTorch's threshold_backward */
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16i keep = ~(*(const v16 *)(y + i) <= 0);
+        *(v16 *)(dx + i) = (v16)((v16i) * (const v16 *)(g + i) & keep);
+    }
+    for (; i < n; i++) dx[i] = y[i] <= 0 ? 0 : g[i]; /* as PyTorch's threshold_backward */
 }

@@ -54,6 +54,11 @@ extension Tensor {
                                   outputChannels: g.channels, transposed: true, output: gx.storage.pointer)
             }
             let gxp = UncheckedBox(direct ? nil : gx?.storage.pointer)
+            if needW && direct && DirectConv3x3.weightGradientSupported(outputChannels: O) {
+                let gw = DirectConv3x3.weightGradient(g, input: x.storage.pointer, outputGradient: grad.storage.pointer,
+                                                      outputChannels: O)
+                return [gx, Tensor(shape: weight.shape, storage: gw)]
+            }
             // One partial weight gradient per chunk of images.
             let workers = min(Parallel.threads, g.batch)
             let chunk = (g.batch + workers - 1) / workers
@@ -146,5 +151,41 @@ public enum DirectConv3x3 {
                                   Int32(outputChannels), output + n * outImage, work.pointer)
             }
         }
+    }
+
+    /// Whether the weight-gradient kernel runs for `outputChannels` (a multiple of the
+    /// vector width); otherwise the weight gradient takes the im2col + GEMM path.
+    static func weightGradientSupported(outputChannels: Int) -> Bool {
+        cil_conv3x3_weight_grad_supported(Int32(outputChannels)) == 1
+    }
+
+    /// dW [O, C, 3, 3] = Σ_n Σ_{i,j} dY[n, o, i, j] · x[n, c, i + u − 1, j + v − 1]: one
+    /// partial sum per chunk of images, added in chunk order (fixed for a thread count).
+    static func weightGradient(_ g: ConvGeometry, input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+                               outputChannels O: Int) -> TensorStorage {
+        let C = g.channels, H = g.height, W = g.width, size = O * C * 9
+        let workers = min(Parallel.threads, g.batch)
+        let chunk = (g.batch + workers - 1) / workers
+        let partials = TensorStorage(count: workers * size, repeating: 0)
+        let workspace = cil_conv3x3_weight_grad_workspace(Int32(C), Int32(O), Int32(H), Int32(W))
+        let box = UncheckedBox((input, outputGradient, partials.pointer))
+        Parallel.forEach(workers) { w in
+            let (x, gy, partials) = box.value
+            let lo = w * chunk, hi = min(g.batch, lo + chunk)
+            guard lo < hi else { return }
+            let work = TensorStorage(uninitializedCount: workspace)
+            for n in lo..<hi {
+                cil_conv3x3_weight_grad_image(x + n * C * H * W, gy + n * O * H * W, Int32(C), Int32(H), Int32(W),
+                                              Int32(O), partials + w * size, work.pointer)
+            }
+        }
+        let sum = partials.pointer
+        for w in 1..<max(workers, 1) {
+            let src = partials.pointer + w * size
+            for i in 0..<size { sum[i] += src[i] }
+        }
+        let gw = TensorStorage(uninitializedCount: size)
+        cil_conv3x3_unpack_weights(sum, Int32(O), Int32(C), gw.pointer)
+        return gw
     }
 }

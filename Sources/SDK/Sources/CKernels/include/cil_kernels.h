@@ -41,6 +41,18 @@ void cil_conv3x3_pack_weights_transposed(const float *w, int O, int C, float *wp
 void cil_conv3x3_image(const float *x, int C, int H, int W, const float *wpacked, int O,
                        float *y, float *work);
 
+/* Weight gradient of the direct kernel, for O a multiple of the vector width
+ * (cil_conv3x3_weight_grad_supported): dwpacked[(c*9 + t)*O + o] += sum over the
+ * image's positions of dY[o, i, j] * x[c, i + u - 1, j + v - 1] (t = 3u + v). x: [C, H,
+ * W], gy: [O, H, W]; `work` holds cil_conv3x3_weight_grad_workspace(C, O, H, W) floats. */
+int cil_conv3x3_weight_grad_supported(int O);
+long cil_conv3x3_weight_grad_workspace(int C, int O, int H, int W);
+void cil_conv3x3_weight_grad_image(const float *x, const float *gy, int C, int H, int W, int O,
+                                   float *dwpacked, float *work);
+
+/* w[o, c, t] = wpacked[(c*9 + t)*O + o]: the inverse of cil_conv3x3_pack_weights. */
+void cil_conv3x3_unpack_weights(const float *wpacked, int O, int C, float *w);
+
 /* Reductions of n floats, with 16 partial sums (vectorised; a fixed order):
  * sum p; sum (p - mean)^2; and sum g with sum g (x - mean). */
 float cil_sum(const float *p, long n);
