@@ -42,20 +42,22 @@ typedef float v4f __attribute__((vector_size(16), aligned(4)));
 
 typedef void (*planes_fn)(const float *, int, long, int, const float *, int, float *, long);
 typedef void (*dw_fn)(const float *, int, long, int, int, int, const float *, int, float *);
+typedef void (*dwq_fn)(const float *, int, long, int, const float *, long, int, float *);
 
 static int chosen_width = 0;
 static planes_fn chosen_planes = 0;
 static dw_fn chosen_dw = 0;
+static dwq_fn chosen_dwq = 0;
 
 static void choose(void) {
     if (chosen_planes) return;
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) {
-        chosen_planes = conv_planes_avx512; chosen_dw = dw_planes_avx512; chosen_width = 16;
+        chosen_planes = conv_planes_avx512; chosen_dw = dw_planes_avx512; chosen_dwq = dwq_planes_avx512; chosen_width = 16;
     } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        chosen_planes = conv_planes_avx2; chosen_dw = dw_planes_avx2; chosen_width = 8;
+        chosen_planes = conv_planes_avx2; chosen_dw = dw_planes_avx2; chosen_dwq = dwq_planes_avx2; chosen_width = 8;
     } else {
-        chosen_planes = conv_planes_generic; chosen_dw = dw_planes_generic; chosen_width = 4;
+        chosen_planes = conv_planes_generic; chosen_dw = dw_planes_generic; chosen_dwq = dwq_planes_generic; chosen_width = 4;
     }
 }
 
@@ -63,11 +65,11 @@ int cil_conv3x3_use_width(int width) {
     choose();
     __builtin_cpu_init();
     if (width == 16 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) {
-        chosen_planes = conv_planes_avx512; chosen_dw = dw_planes_avx512;
+        chosen_planes = conv_planes_avx512; chosen_dw = dw_planes_avx512; chosen_dwq = dwq_planes_avx512;
     } else if (width == 8 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        chosen_planes = conv_planes_avx2; chosen_dw = dw_planes_avx2;
+        chosen_planes = conv_planes_avx2; chosen_dw = dw_planes_avx2; chosen_dwq = dwq_planes_avx2;
     } else if (width == 4) {
-        chosen_planes = conv_planes_generic; chosen_dw = dw_planes_generic;
+        chosen_planes = conv_planes_generic; chosen_dw = dw_planes_generic; chosen_dwq = dwq_planes_generic;
     } else {
         return 0;
     }
@@ -140,13 +142,18 @@ void cil_conv3x3_image(const float *x, int C, int H, int W, const float *wpacked
             memcpy(y + ((long)o * H + i) * W, out + o * qpad + (long)i * pitch, sizeof(float) * (size_t)W);
 }
 
-int cil_conv3x3_weight_grad_supported(int O) {
+/* Large images take the position-vector weight-gradient tiles, small ones the
+ * channel-vector tiles (which need O to be a multiple of the vector width). */
+static int positions_path(int H, int W) { return (long)H * (W + 2) >= 512; }
+
+int cil_conv3x3_weight_grad_supported(int O, int H, int W) {
     choose();
-    return O % chosen_width == 0;
+    return positions_path(H, W) || O % chosen_width == 0;
 }
 
 long cil_conv3x3_weight_grad_workspace(int C, int O, int H, int W) {
-    return planes_floats(C, H, W) + (long)H * W * O;
+    long dy = positions_path(H, W) ? (long)O * qpad_of(H, W) : (long)H * W * O;
+    return planes_floats(C, H, W) + dy;
 }
 
 void cil_conv3x3_weight_grad_image(const float *x, const float *gy, int C, int H, int W, int O,
@@ -156,6 +163,17 @@ void cil_conv3x3_weight_grad_image(const float *x, const float *gy, int C, int H
     const long plane = (long)(H + 2) * pitch, P = (long)H * W;
     float *xp = work, *gyt = work + planes_floats(C, H, W);
     pad_planes(x, C, H, W, xp);
+    if (positions_path(H, W)) {
+        /* dY in the padded-pitch layout, zero in the extra columns and the tail. */
+        const long qpad = qpad_of(H, W);
+        float *gyp = gyt;
+        memset(gyp, 0, sizeof(float) * (size_t)(O * qpad));
+        for (int o = 0; o < O; o++)
+            for (int i = 0; i < H; i++)
+                memcpy(gyp + o * qpad + (long)i * pitch, gy + ((long)o * H + i) * W, sizeof(float) * (size_t)W);
+        chosen_dwq(xp, C, plane, pitch, gyp, qpad, O, dwpacked);
+        return;
+    }
     /* dY [O, P] -> [P, O], in blocks of 16 positions (reads and writes stay in cache). */
     for (long p0 = 0; p0 < P; p0 += 16) {
         long p1 = p0 + 16 < P ? p0 + 16 : P;

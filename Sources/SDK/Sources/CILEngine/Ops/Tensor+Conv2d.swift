@@ -54,7 +54,7 @@ extension Tensor {
                                   outputChannels: g.channels, transposed: true, output: gx.storage.pointer)
             }
             let gxp = UncheckedBox(direct ? nil : gx?.storage.pointer)
-            if needW && direct && DirectConv3x3.weightGradientSupported(outputChannels: O) {
+            if needW && direct && DirectConv3x3.weightGradientSupported(g, outputChannels: O) {
                 let gw = DirectConv3x3.weightGradient(g, input: x.storage.pointer, outputGradient: grad.storage.pointer,
                                                       outputChannels: O)
                 return [gx, Tensor(shape: weight.shape, storage: gw)]
@@ -153,10 +153,11 @@ public enum DirectConv3x3 {
         }
     }
 
-    /// Whether the weight-gradient kernel runs for `outputChannels` (a multiple of the
-    /// vector width); otherwise the weight gradient takes the im2col + GEMM path.
-    static func weightGradientSupported(outputChannels: Int) -> Bool {
-        cil_conv3x3_weight_grad_supported(Int32(outputChannels)) == 1
+    /// Whether the weight-gradient kernel runs for this geometry (large images, or
+    /// `outputChannels` a multiple of the vector width); otherwise the weight gradient
+    /// takes the im2col + GEMM path.
+    static func weightGradientSupported(_ g: ConvGeometry, outputChannels: Int) -> Bool {
+        cil_conv3x3_weight_grad_supported(Int32(outputChannels), Int32(g.height), Int32(g.width)) == 1
     }
 
     /// dW [O, C, 3, 3] = Σ_n Σ_{i,j} dY[n, o, i, j] · x[n, c, i + u − 1, j + v − 1]: one

@@ -41,11 +41,12 @@ void cil_conv3x3_pack_weights_transposed(const float *w, int O, int C, float *wp
 void cil_conv3x3_image(const float *x, int C, int H, int W, const float *wpacked, int O,
                        float *y, float *work);
 
-/* Weight gradient of the direct kernel, for O a multiple of the vector width
- * (cil_conv3x3_weight_grad_supported): dwpacked[(c*9 + t)*O + o] += sum over the
+/* Weight gradient of the direct kernel, for the shapes where
+ * cil_conv3x3_weight_grad_supported (large images, or O a multiple of the vector
+ * width): dwpacked[(c*9 + t)*O + o] += sum over the
  * image's positions of dY[o, i, j] * x[c, i + u - 1, j + v - 1] (t = 3u + v). x: [C, H,
  * W], gy: [O, H, W]; `work` holds cil_conv3x3_weight_grad_workspace(C, O, H, W) floats. */
-int cil_conv3x3_weight_grad_supported(int O);
+int cil_conv3x3_weight_grad_supported(int O, int H, int W);
 long cil_conv3x3_weight_grad_workspace(int C, int O, int H, int W);
 void cil_conv3x3_weight_grad_image(const float *x, const float *gy, int C, int H, int W, int O,
                                    float *dwpacked, float *work);
