@@ -65,6 +65,25 @@ struct OpGradientTests {
         #expect(runningMean.grad == nil && runningVar.grad == nil)
     }
 
+    @Test("batchNorm + ReLU fused, training and eval: values and gradients of relu(batchNorm)",
+          arguments: [true, false])
+    func batchNormReLU(_ training: Bool) {
+        let shape = [3, 4, 5, 7], C = 4
+        var rng = opRNG("bn.relu.grad \(training)")
+        let x = OpInput(shape, rng.normals(NaiveRef.count(shape), mean: 0.5, std: 1.5))
+        let gamma = OpInput([C], rng.normals(C, mean: 1, std: 0.5)), beta = OpInput([C], rng.normals(C))
+        let rm = rng.normals(C), rv = rng.uniforms(C, in: 0.5...2)
+        let runningMean = Tensor(shape: [C], rm), runningVar = Tensor(shape: [C], rv)
+        checkOp("batchNorm+relu \(training)", [x, gamma, beta], rng: &rng) {
+            Tensor.batchNorm($0[0], gamma: $0[1], beta: $0[2], runningMean: runningMean.copy(), runningVar: runningVar.copy(),
+                             training: training, relu: true)
+        } reference: {
+            let bn = NaiveRef.batchNorm($0[0], shape, gamma: $0[1], beta: $0[2],
+                                        running: training ? nil : (rm.map(Double.init), rv.map(Double.init)), eps: 1e-5)
+            return NaiveRef.Out(shape: bn.shape, values: bn.values.map { max($0, 0) })
+        }
+    }
+
     @Test("batchNorm eval gradients w.r.t. x, gamma, beta (running statistics are constants)",
           arguments: [[2, 3, 5, 7], [5, 4]])
     func batchNormEval(_ shape: [Int]) {

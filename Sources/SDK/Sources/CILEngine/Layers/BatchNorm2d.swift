@@ -38,4 +38,10 @@ public final class BatchNorm2d: Layer {
         Tensor.batchNorm(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
                          training: isTraining, momentum: momentum, eps: eps)
     }
+
+    /// relu(self(x)) when `relu` is true, in one op (one pass fewer each way).
+    public func callAsFunction(_ x: Tensor, relu: Bool) -> Tensor {
+        Tensor.batchNorm(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+                         training: isTraining, momentum: momentum, eps: eps, relu: relu)
+    }
 }

@@ -10,9 +10,12 @@ extension Tensor {
     /// running_mean ← (1−m)·running_mean + m·μ_B and running_var ← (1−m)·running_var
     /// + m·σ²_B·n/(n−1) (unbiased), n = N·H·W. Evaluation: uses the running buffers as
     /// constants. `runningMean` / `runningVar` are [C] buffers, never differentiated.
+    /// `relu: true` returns relu(batchNorm(x)) in the same passes (forward and backward),
+    /// with the values and gradients of the two ops applied one after the other.
     public static func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor,
                                  runningMean: Tensor, runningVar: Tensor,
-                                 training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
+                                 training: Bool, momentum: Float = 0.1, eps: Float = 1e-5,
+                                 relu: Bool = false) -> Tensor {
         precondition(x.rank == 4 || x.rank == 2, "batchNorm: needs NCHW or NC input, got \(x.shape)")
         let N = x.shape[0], C = x.shape[1], HW = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
         precondition(gamma.count == C && beta.count == C && runningMean.count == C && runningVar.count == C,
@@ -57,10 +60,28 @@ extension Tensor {
             let c = bc % C
             let a = gp[c] * invC[c], sh = bp[c] - meanC[c] * a
             let src = xp + bc * HW, dst = y.pointer + bc * HW
-            for i in 0..<HW { dst[i] = src[i] * a + sh }
+            if relu {
+                for i in 0..<HW { let v = src[i] * a + sh; dst[i] = v <= 0 ? 0 : v } // NaN stays NaN
+            } else {
+                for i in 0..<HW { dst[i] = src[i] * a + sh }
+            }
         }
-        return result("batchNorm", shape: x.shape, storage: y, inputs: [x, gamma, beta]) { g in
-            let gop = g.storage.pointer
+        // With relu, the backward pass masks the incoming gradient where the output is
+        // not positive (as PyTorch's threshold_backward), reading the output through
+        // its own handle (capturing the result would make a reference cycle).
+        let output = relu ? Tensor(shape: x.shape, storage: y) : nil
+        return result(relu ? "batchNormReLU" : "batchNorm", shape: x.shape, storage: y, inputs: [x, gamma, beta]) { g in
+            var masked: Tensor?
+            if let output {
+                let m = Tensor(uninitializedShape: x.shape)
+                let box = UncheckedBox((m.storage.pointer, g.storage.pointer, output.storage.pointer))
+                Parallel.forChunks(x.count, grain: 1 << 14) { r in
+                    let (o, gp, yp) = box.value
+                    cil_relu_backward(yp + r.lowerBound, gp + r.lowerBound, o + r.lowerBound, r.count)
+                }
+                masked = m
+            }
+            let gop = (masked ?? g).storage.pointer
             // Per channel: Σ g and Σ g·x̂.
             var sumG = [Double](repeating: 0, count: C), sumGX = [Double](repeating: 0, count: C)
             sumG.withUnsafeMutableBufferPointer { sg in

@@ -143,12 +143,16 @@ public enum DirectConv3x3 {
         let workspace = cil_conv3x3_workspace(Int32(inputChannels), Int32(outputChannels), Int32(H), Int32(W))
         let inImage = inputChannels * H * W, outImage = outputChannels * H * W
         let box = UncheckedBox((input, UnsafePointer(packed.pointer), output))
-        Parallel.forChunks(g.batch) { images in
-            let (input, packed, output) = box.value
-            let work = TensorStorage(uninitializedCount: workspace)
-            for n in images {
-                cil_conv3x3_image(input + n * inImage, Int32(inputChannels), Int32(H), Int32(W), packed,
-                                  Int32(outputChannels), output + n * outImage, work.pointer)
+        withExtendedLifetime(packed) {
+            Parallel.forChunks(g.batch) { images in
+                let (input, packed, output) = box.value
+                let work = TensorStorage(uninitializedCount: workspace)
+                withExtendedLifetime(work) {
+                    for n in images {
+                        cil_conv3x3_image(input + n * inImage, Int32(inputChannels), Int32(H), Int32(W), packed,
+                                          Int32(outputChannels), output + n * outImage, work.pointer)
+                    }
+                }
             }
         }
     }
@@ -175,9 +179,11 @@ public enum DirectConv3x3 {
             let lo = w * chunk, hi = min(g.batch, lo + chunk)
             guard lo < hi else { return }
             let work = TensorStorage(uninitializedCount: workspace)
-            for n in lo..<hi {
-                cil_conv3x3_weight_grad_image(x + n * C * H * W, gy + n * O * H * W, Int32(C), Int32(H), Int32(W),
-                                              Int32(O), partials + w * size, work.pointer)
+            withExtendedLifetime(work) {
+                for n in lo..<hi {
+                    cil_conv3x3_weight_grad_image(x + n * C * H * W, gy + n * O * H * W, Int32(C), Int32(H), Int32(W),
+                                                  Int32(O), partials + w * size, work.pointer)
+                }
             }
         }
         let sum = partials.pointer
@@ -186,7 +192,7 @@ public enum DirectConv3x3 {
             for i in 0..<size { sum[i] += src[i] }
         }
         let gw = TensorStorage(uninitializedCount: size)
-        cil_conv3x3_unpack_weights(sum, Int32(O), Int32(C), gw.pointer)
+        withExtendedLifetime(partials) { cil_conv3x3_unpack_weights(sum, Int32(O), Int32(C), gw.pointer) }
         return gw
     }
 }

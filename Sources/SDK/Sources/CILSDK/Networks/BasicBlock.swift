@@ -46,7 +46,7 @@ public final class BasicBlock: Layer {
 
     /// [N, in, H, W] -> [N, out, H/s, W/s].
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = bn2(conv2(bn1(conv1(x)).relu()))
+        let y = bn2(conv2(bn1(conv1(x), relu: true)))
         let shortcut = downsample.map { $0.bn($0.conv(x)) } ?? x
         let sum = y + shortcut
         return isLast ? sum : sum.relu()

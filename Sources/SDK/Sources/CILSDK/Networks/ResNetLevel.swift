@@ -43,7 +43,7 @@ public final class ResNetLevel: LevelBlock {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var y = x
         if let stem {
-            y = stem.bn(stem.conv(y)).relu()
+            y = stem.bn(stem.conv(y), relu: true)
             if stem.maxPool { y = y.maxPool2d(kernel: 3, stride: 2, padding: 1) }
         }
         for block in blocks { y = block(y) }
