@@ -1,4 +1,5 @@
 import Foundation
+import Host
 import Testing
 
 /// `cil run` under faults (issue 10): SIGTERM stops after the current batch and the
@@ -154,5 +155,52 @@ struct RunReliabilityTests {
         #expect(out.status == 64)
         #expect(out.stderr.contains("Unknown option '--no-such-option'") && out.stderr.contains("cil run --help"), "\(out.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("config.json").path))
+    }
+
+    /// The bytes of a checkpoint file with its JSON header text changed by `edit`
+    /// (the length field and the checksum recomputed, so only the content differs).
+    static func editedCheckpoint(_ file: [UInt8], _ edit: (String) -> String) -> [UInt8] {
+        let length = file[8 ..< 16].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = Array(edit(String(decoding: file[16 ..< 16 + length], as: UTF8.self)).utf8)
+        var body = Array(file[0 ..< 8])
+        body += (0 ..< 8).map { UInt8(truncatingIfNeeded: header.count >> (8 * $0)) }
+        body += header
+        body += file[(16 + length) ..< (file.count - 32)]
+        return UntrustedInputs.checksummed(body)
+    }
+
+    /// A checkpoint written by another SDK version (its header says so, its checksum
+    /// is valid) is refused naming both versions; a valid checkpoint of another
+    /// configuration dropped into a run directory is refused too.
+    @Test func checkpointFromAnotherSDKOrConfigurationIsRefused() throws {
+        let dir = Self.temporaryDirectory(), other = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir); try? FileManager.default.removeItem(at: other) }
+        let arguments = Self.arguments(out: dir.path, extra: ["--epochs", "1"])
+        let first = try CommandRunner.run(arguments)
+        #expect(first.status == 0, "stderr: \(first.stderr)")
+        let checkpoint = dir.appendingPathComponent("checkpoints/phase-0.ckpt")
+        let original = Array(try Data(contentsOf: checkpoint))
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("results.json"))
+        for p in 1...2 { try FileManager.default.removeItem(at: dir.appendingPathComponent("checkpoints/phase-\(p).ckpt")) }
+
+        let foreign = Self.editedCheckpoint(original) { header in
+            guard let start = header.range(of: "\"sdkVersion\":\""),
+                  let end = header[start.upperBound...].firstIndex(of: "\"") else { return header }
+            return header.replacingCharacters(in: start.upperBound ..< end, with: "0.0.0-elsewhere")
+        }
+        #expect(foreign != original)
+        try Data(foreign).write(to: checkpoint)
+        let refused = try CommandRunner.run(arguments)
+        #expect(refused.status == 1, "stderr: \(refused.stderr)")
+        #expect(refused.stderr.contains("checkpoint \(checkpoint.path) was written by SDK 0.0.0-elsewhere, this cil runs SDK "),
+                "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("results.json").path))
+
+        // The original checkpoint (epochs 1) in a run directory of epochs 2.
+        try FileManager.default.createDirectory(at: other.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
+        try Data(original).write(to: other.appendingPathComponent("checkpoints/phase-0.ckpt"))
+        let mismatched = try CommandRunner.run(Self.arguments(out: other.path, extra: ["--epochs", "2"]))
+        #expect(mismatched.status == 1, "stderr: \(mismatched.stderr)")
+        #expect(mismatched.stderr.contains("checkpoints/phase-0.ckpt was written by another configuration"), "\(mismatched.stderr)")
     }
 }
