@@ -134,6 +134,10 @@ final class IncrementalRun {
             guard checkpoint.header.configuration == config else {
                 throw RunError.checkpoint("checkpoint \(url.path) was written by another configuration")
             }
+            let trainCount = dataset.train.count
+            if let bad = checkpoint.header.memory.entries.first(where: { $0.value.positions.contains { $0 >= trainCount } }) {
+                throw RunError.checkpoint("checkpoint \(url.path): exemplars of class \(bad.key) lie outside the training split (\(trainCount) images)")
+            }
             network = try restore(from: checkpoint, file: url.path)
             memory = checkpoint.header.memory
             results = checkpoint.header.results
@@ -164,8 +168,18 @@ final class IncrementalRun {
                 seconds: Date().timeIntervalSince(t0), exemplars_per_class: perClass)
             results.append(result)
             let checkpoint = Checkpoint(phase: p, configuration: config, network: network, memory: memory, results: results)
-            try writeAtomically(try checkpoint.encoded(), to: directory.checkpointURL(phase: p))
-            try writeResults(results)
+            do {
+                try writeAtomically(try checkpoint.encoded(), to: directory.checkpointURL(phase: p))
+            } catch let RunError.io(message) {
+                let kept = p == 0 ? "no phase is kept" : p == 1 ? "phase 0 is kept in \(directory.url.path)"
+                    : "phases 0-\(p - 1) are kept in \(directory.url.path)"
+                throw RunError.io("\(message); phase \(p) is lost, \(kept); once the disk has room, the same command resumes")
+            }
+            do {
+                try writeResults(results)
+            } catch let RunError.io(message) {
+                throw RunError.io("\(message); phase \(p) is checkpointed in \(directory.url.path); once the disk has room, the same command resumes")
+            }
             directory.log(["event": "phase_end", "phase": p, "acc_cnn": result.acc_cnn, "acc_nme": result.acc_nme,
                            "acc_cnn_base": result.acc_cnn_base, "alpha": result.alpha.map(Double.init), "seconds": result.seconds])
             progress.phaseDone(result, of: phaseCount)
