@@ -21,6 +21,8 @@ final class IncrementalRun {
     let trainPositions: [[Int]]
     /// Test-split positions of each dataset class (after the per-class cap).
     let testPositions: [[Int]]
+    /// How crash reports name the plugins: "baseline plugin 'NAME' (FILE)", ...
+    let pluginNames: (baseline: String, branches: String, lossTerm: String?)
 
     init(config: RunConfiguration, directory: RunDirectory, catalog: PluginCatalog, progress: RunProgress) throws {
         self.config = config
@@ -57,6 +59,12 @@ final class IncrementalRun {
         }
         trainPositions = cap(dataset.train.indicesByClass(numClasses: dataset.numClasses), config.trainImagesPerClass)
         testPositions = cap(dataset.test.indicesByClass(numClasses: dataset.numClasses), config.testImagesPerClass)
+        func named(_ kind: PluginKind, _ name: String) -> String {
+            let file = catalog.entries(of: kind).first { $0.info.name == name }?.path
+            return "\(kind.rawValue) plugin '\(name)'" + (file.map { " (\($0))" } ?? "")
+        }
+        let branches = [named(.branchType, config.branch1)] + (config.branchMode == .dual ? [named(.branchType, config.branch2)] : [])
+        pluginNames = (named(.baseline, config.baseline), branches.joined(separator: " or "), config.lossTerm.map { named(.lossTerm, $0) })
     }
 
     var phaseCount: Int { incremental.plan.phaseCount }
@@ -84,8 +92,10 @@ final class IncrementalRun {
     func makeNetwork() throws -> AggregatedNetwork {
         var rng = generator(phase: 0, purpose: 1)
         let backbone = try makeBackbone(rng: &rng)
-        let head = try baseline.makeHead(featureDimension: backbone.featureDimension,
-                                         classCount: incremental.plan.counts(phase: 0).new, rng: &rng)
+        let head = try PluginCrashReport.during(.init(pluginNames.baseline, in: "its head")) {
+            try baseline.makeHead(featureDimension: backbone.featureDimension,
+                                  classCount: incremental.plan.counts(phase: 0).new, rng: &rng)
+        }
         return AggregatedNetwork(backbone: backbone, head: head, branchMode: config.branchMode)
     }
 
@@ -95,7 +105,9 @@ final class IncrementalRun {
         var rng = generator(phase: p, purpose: 2)
         network.head.expand(by: incremental.plan.counts(phase: p).new, rng: &rng)
         if p == 1 {
-            try network.deriveBranches(stable: branchTypes.stable, plastic: branchTypes.plastic, rng: &rng)
+            try PluginCrashReport.during(.init(pluginNames.branches, in: "deriving the branches (phase 1)")) {
+                try network.deriveBranches(stable: branchTypes.stable, plastic: branchTypes.plastic, rng: &rng)
+            }
         }
     }
 
@@ -220,8 +232,12 @@ final class IncrementalRun {
                 return Tensor.concatenate(parts, axis: 0)
             }
         }
-        try baseline.phaseWillStart(PhaseStartContext(phase: p, classes: counts, head: network.head,
-                                                      trainingFeatures: featuresOf, seed: config.trainSeed &+ UInt64(p)))
+        try PluginCrashReport.during(.init(pluginNames.baseline, in: "its phase start (phase \(p))")) {
+            try baseline.phaseWillStart(PhaseStartContext(phase: p, classes: counts, head: network.head,
+                                                          trainingFeatures: featuresOf, seed: config.trainSeed &+ UInt64(p)))
+        }
+        let lossCall = PluginCrashReport.Call(pluginNames.baseline, in: "its loss (phase \(p))")
+        let lossTermCall = pluginNames.lossTerm.map { PluginCrashReport.Call($0, in: "its loss term (phase \(p))") }
 
         // Optimisers and schedules (SPEC.md 1.6, 3.3, 4.3).
         let epochs = p == 0 ? config.epochsFirst : config.epochs
@@ -273,11 +289,15 @@ final class IncrementalRun {
                 sgd.zeroGrad()
                 let current = network.forward(batch.images)
                 let previous = old.map { model in withNoGrad { model.forward(batch.images) } }
-                var loss = try baseline.loss(BatchContext(phase: p, classes: counts, targets: targets, current: current,
-                                                          previous: previous, head: network.head))
-                if let lossTerm {
-                    let extra = try lossTerm(logits: current.logits, features: current.features, targets: targets, phase: p,
-                                             oldClasses: counts.old, oldLogits: previous?.logits, oldFeatures: previous?.features)
+                var loss = try PluginCrashReport.during(lossCall) {
+                    try baseline.loss(BatchContext(phase: p, classes: counts, targets: targets, current: current,
+                                                   previous: previous, head: network.head))
+                }
+                if let lossTerm, let lossTermCall {
+                    let extra = try PluginCrashReport.during(lossTermCall) {
+                        try lossTerm(logits: current.logits, features: current.features, targets: targets, phase: p,
+                                     oldClasses: counts.old, oldLogits: previous?.logits, oldFeatures: previous?.features)
+                    }
                     loss.total = loss.total + extra * config.lossTermWeight
                     loss.components[lossTerm.plugin] = extra.item
                 }
@@ -321,9 +341,11 @@ final class IncrementalRun {
 
         // The baseline's phase-end work (e.g. PODNet's class-balanced finetuning).
         let finalMemory = memory
-        try baseline.phaseDidEnd(PhaseEndContext(phase: p, classes: counts, head: network.head) { spec in
-            try self.finetuneHead(network, phase: p, counts: counts, memory: finalMemory, spec: spec)
-        })
+        try PluginCrashReport.during(.init(pluginNames.baseline, in: "its phase end (phase \(p))")) {
+            try baseline.phaseDidEnd(PhaseEndContext(phase: p, classes: counts, head: network.head) { spec in
+                try self.finetuneHead(network, phase: p, counts: counts, memory: finalMemory, spec: spec)
+            })
+        }
         return alphaTrace
     }
 
