@@ -98,6 +98,7 @@ struct KillResumeTests {
             attempt += 1
             if kills >= 8 { break }
         }
+        FileHandle.standardError.write(Data("kill-resume: seed \(seed), \(kills) kills (\(aimed) during a write) in \(attempt) starts\n".utf8))
         #expect(kills >= 4, "only \(kills) kills landed (the run is too quick?)")
         #expect(aimed >= 1 && sawTemporary >= 1, "no kill landed during a write")
 

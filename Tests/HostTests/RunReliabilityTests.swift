@@ -203,4 +203,24 @@ struct RunReliabilityTests {
         #expect(mismatched.status == 1, "stderr: \(mismatched.stderr)")
         #expect(mismatched.stderr.contains("checkpoints/phase-0.ckpt was written by another configuration"), "\(mismatched.stderr)")
     }
+
+    /// `cil run` on a truncated CIFAR-100 file, or with an unknown branch type: a
+    /// clear error naming the cause, exit status 1 (not a crash), nothing trained.
+    @Test func badDatasetOrBranchTypeIsAClearError() throws {
+        let data = try DataFixtures.temporaryDirectory("cil-run-data")
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: data); try? FileManager.default.removeItem(at: dir) }
+        let folder = try DataFixtures.cifarFolder(in: data, train: [1, 2, 3], test: [1])
+        try DataFixtures.write(Array(DataFixtures.records([1, 2, 3]).prefix(2 * 3074 + 10)), to: folder + "/train.bin")
+        let truncated = try CommandRunner.run(["run", "--dataset", "cifar100", "--data-dir", folder, "--preset", "quick",
+                                               "--out", dir.path, "--quiet"])
+        #expect(truncated.status == 1, "stderr: \(truncated.stderr)")
+        #expect(truncated.stderr.contains("\(folder)/train.bin is truncated") && truncated.stderr.contains("byte offset 6148"),
+                "\(truncated.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("checkpoints/phase-0.ckpt").path))
+
+        let branch = try CommandRunner.run(Self.arguments(out: dir.appendingPathComponent("b").path, extra: ["--branch-1", "nosuch"]))
+        #expect(branch.status == 1, "stderr: \(branch.stderr)")
+        #expect(branch.stderr.contains("unknown branch type 'nosuch'") && branch.stderr.contains("free"), "\(branch.stderr)")
+    }
 }

@@ -14,7 +14,8 @@ struct CheckpointReaderFuzzTests {
     static func realHeader() throws -> [String: Any] {
         let dir = RunCommandTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let out = try CommandRunner.run(RunReliabilityTests.arguments(out: dir.path, extra: ["--epochs", "1", "--classes-per-phase", "2,4"]))
+        let out = try CommandRunner.run(RunReliabilityTests.arguments(out: dir.path, extra: ["--epochs", "1", "--classes-per-phase", "2,4",
+                                                                                         "--images-per-class", "8", "--test-images-per-class", "2"]))
         #expect(out.status == 0, "stderr: \(out.stderr)")
         let file = Array(try Data(contentsOf: dir.appendingPathComponent("checkpoints/phase-0.ckpt")))
         let length = file[8 ..< 16].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
