@@ -17,6 +17,9 @@ let package = Package(
         // not start with libCILPlugin, so the host never loads it from the build
         // directory; the tests copy it into a directory of their own.
         .library(name: "CILTestFixtureThrowing", type: .dynamic, targets: ["ThrowingFixturePlugin"]),
+        // A test fixture: a Swift baseline whose loss crashes the process (copied by
+        // the tests into a plugin directory, like the one above).
+        .library(name: "CILTestFixtureCrashing", type: .dynamic, targets: ["CrashingFixturePlugin"]),
     ],
     dependencies: [
         .package(path: "Sources/SDK"),
@@ -41,6 +44,13 @@ let package = Package(
             dependencies: [.product(name: "CILSDK", package: "SDK")],
             path: "Tests/Fixtures/ThrowingFixturePlugin"
         ),
+        .target(
+            name: "CrashingFixturePlugin",
+            dependencies: [.product(name: "CILSDK", package: "SDK")],
+            path: "Tests/Fixtures/CrashingFixturePlugin"
+        ),
+        // The seeded random-mutation engine of the fuzz tests (DataTests, HostTests).
+        .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
         .testTarget(
             name: "EngineTests",
             dependencies: [.product(name: "CILSDK", package: "SDK")],
@@ -53,12 +63,12 @@ let package = Package(
         ),
         .testTarget(
             name: "DataTests",
-            dependencies: [.product(name: "CILSDK", package: "SDK")],
+            dependencies: [.product(name: "CILSDK", package: "SDK"), "FuzzSupport"],
             path: "Tests/DataTests"
         ),
         .testTarget(
             name: "HostTests",
-            dependencies: ["Host"],
+            dependencies: ["Host", "FuzzSupport", .product(name: "CILSDK", package: "SDK")],
             path: "Tests/HostTests",
             // C sources the tests compile at run time (plugin fixtures), not test code.
             exclude: ["Fixtures"]

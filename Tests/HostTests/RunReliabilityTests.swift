@@ -1,4 +1,5 @@
 import Foundation
+import Host
 import Testing
 
 /// `cil run` under faults (issue 10): SIGTERM stops after the current batch and the
@@ -154,5 +155,72 @@ struct RunReliabilityTests {
         #expect(out.status == 64)
         #expect(out.stderr.contains("Unknown option '--no-such-option'") && out.stderr.contains("cil run --help"), "\(out.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("config.json").path))
+    }
+
+    /// The bytes of a checkpoint file with its JSON header text changed by `edit`
+    /// (the length field and the checksum recomputed, so only the content differs).
+    static func editedCheckpoint(_ file: [UInt8], _ edit: (String) -> String) -> [UInt8] {
+        let length = file[8 ..< 16].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = Array(edit(String(decoding: file[16 ..< 16 + length], as: UTF8.self)).utf8)
+        var body = Array(file[0 ..< 8])
+        body += (0 ..< 8).map { UInt8(truncatingIfNeeded: header.count >> (8 * $0)) }
+        body += header
+        body += file[(16 + length) ..< (file.count - 32)]
+        return UntrustedInputs.checksummed(body)
+    }
+
+    /// A checkpoint written by another SDK version (its header says so, its checksum
+    /// is valid) is refused naming both versions; a valid checkpoint of another
+    /// configuration dropped into a run directory is refused too.
+    @Test func checkpointFromAnotherSDKOrConfigurationIsRefused() throws {
+        let dir = Self.temporaryDirectory(), other = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir); try? FileManager.default.removeItem(at: other) }
+        let arguments = Self.arguments(out: dir.path, extra: ["--epochs", "1"])
+        let first = try CommandRunner.run(arguments)
+        #expect(first.status == 0, "stderr: \(first.stderr)")
+        let checkpoint = dir.appendingPathComponent("checkpoints/phase-0.ckpt")
+        let original = Array(try Data(contentsOf: checkpoint))
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("results.json"))
+        for p in 1...2 { try FileManager.default.removeItem(at: dir.appendingPathComponent("checkpoints/phase-\(p).ckpt")) }
+
+        let foreign = Self.editedCheckpoint(original) { header in
+            guard let start = header.range(of: "\"sdkVersion\":\""),
+                  let end = header[start.upperBound...].firstIndex(of: "\"") else { return header }
+            return header.replacingCharacters(in: start.upperBound ..< end, with: "0.0.0-elsewhere")
+        }
+        #expect(foreign != original)
+        try Data(foreign).write(to: checkpoint)
+        let refused = try CommandRunner.run(arguments)
+        #expect(refused.status == 1, "stderr: \(refused.stderr)")
+        #expect(refused.stderr.contains("checkpoint \(checkpoint.path) was written by SDK 0.0.0-elsewhere, this cil runs SDK "),
+                "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("results.json").path))
+
+        // The original checkpoint (epochs 1) in a run directory of epochs 2.
+        try FileManager.default.createDirectory(at: other.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
+        try Data(original).write(to: other.appendingPathComponent("checkpoints/phase-0.ckpt"))
+        let mismatched = try CommandRunner.run(Self.arguments(out: other.path, extra: ["--epochs", "2"]))
+        #expect(mismatched.status == 1, "stderr: \(mismatched.stderr)")
+        #expect(mismatched.stderr.contains("checkpoints/phase-0.ckpt was written by another configuration"), "\(mismatched.stderr)")
+    }
+
+    /// `cil run` on a truncated CIFAR-100 file, or with an unknown branch type: a
+    /// clear error naming the cause, exit status 1 (not a crash), nothing trained.
+    @Test func badDatasetOrBranchTypeIsAClearError() throws {
+        let data = try DataFixtures.temporaryDirectory("cil-run-data")
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: data); try? FileManager.default.removeItem(at: dir) }
+        let folder = try DataFixtures.cifarFolder(in: data, train: [1, 2, 3], test: [1])
+        try DataFixtures.write(Array(DataFixtures.records([1, 2, 3]).prefix(2 * 3074 + 10)), to: folder + "/train.bin")
+        let truncated = try CommandRunner.run(["run", "--dataset", "cifar100", "--data-dir", folder, "--preset", "quick",
+                                               "--out", dir.path, "--quiet"])
+        #expect(truncated.status == 1, "stderr: \(truncated.stderr)")
+        #expect(truncated.stderr.contains("\(folder)/train.bin is truncated") && truncated.stderr.contains("byte offset 6148"),
+                "\(truncated.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("checkpoints/phase-0.ckpt").path))
+
+        let branch = try CommandRunner.run(Self.arguments(out: dir.appendingPathComponent("b").path, extra: ["--branch-1", "nosuch"]))
+        #expect(branch.status == 1, "stderr: \(branch.stderr)")
+        #expect(branch.stderr.contains("unknown branch type 'nosuch'") && branch.stderr.contains("free"), "\(branch.stderr)")
     }
 }

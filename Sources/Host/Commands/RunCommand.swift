@@ -40,6 +40,10 @@ struct RunCommand: ParsableCommand {
         for failure in catalog.failures { progress.note("warning: \(failure)") }
         let config = try arm.resolve(data: data, catalog: catalog) { progress.note($0) }
         Interruption.install()
+        PluginCrashReport.install()
+        // A file-size limit (`ulimit -f`, set by some batch systems) then fails a
+        // write with EFBIG, reported like a full disk, instead of killing the run.
+        _ = signal(SIGXFSZ, SIG_IGN)
         let results: RunResults
         do {
             results = try RunLauncher.run(config: config, out: out, phase0From: phase0From, catalog: catalog, progress: progress)

@@ -98,10 +98,7 @@ struct ComparisonScheduler {
                     run.results = Self.loadResults(run.directory)
                     log("finished \(run.baseline) / \(run.arm) / seed \(run.seed)")
                 } else {
-                    let tail = (try? String(contentsOf: entry.log, encoding: .utf8))?
-                        .split(separator: "\n").suffix(3).joined(separator: " | ") ?? ""
-                    let how = entry.process.terminationReason == .uncaughtSignal ? "was killed by signal \(status)" : "exited with status \(status)"
-                    run.failure = "cil run \(how); log \(entry.log.path): \(tail)"
+                    run.failure = Self.failure(of: entry.process, baseline: run.baseline, log: entry.log)
                     run.results = Self.loadResults(run.directory)
                     log("FAILED \(run.baseline) / \(run.arm) / seed \(run.seed): \(run.failure!)")
                 }
@@ -111,6 +108,23 @@ struct ComparisonScheduler {
             }
         }
         return finished
+    }
+
+    /// Why an arm's `cil run` failed, for the report: how it ended and, after a
+    /// crash, the run's own line naming the plugin whose code was running
+    /// (`cil: crashed by SIGNAL inside ... plugin 'NAME' (FILE), in ...`), else the
+    /// last lines of its log.
+    static func failure(of process: Process, baseline: String, log: URL) -> String {
+        let status = process.terminationStatus
+        let lines = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n")
+        guard process.terminationReason == .uncaughtSignal else {
+            return "cil run exited with status \(status); log \(log.path): \(lines.suffix(3).joined(separator: " | "))"
+        }
+        let how = "cil run (baseline '\(baseline)') was killed by \(PluginCrashReport.name(of: status))"
+        if let crash = lines.last(where: { $0.hasPrefix("cil: crashed by ") }) {
+            return "\(how): \(crash.dropFirst(5)); log \(log.path)"
+        }
+        return "\(how); log \(log.path): \(lines.suffix(3).joined(separator: " | "))"
     }
 
     static func loadResults(_ directory: String) -> RunResults? {

@@ -46,16 +46,29 @@ struct Experiment {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ParseError.invalid("cannot read the experiment file \(path)")
         }
+        return try parse(text, file: path)
+    }
+
+    /// Parses the text of an experiment file (`file` names it in errors).
+    static func parse(_ text: String, file: String) throws -> Experiment {
+        try ExperimentFileLimits.checkBeforeParsing(text, file: file)
+        let composed: Node?
+        do {
+            composed = try Yams.compose(yaml: text)
+        } catch {
+            throw ParseError.invalid("\(file) is not valid YAML: \(error)")
+        }
+        if let composed { try ExperimentFileLimits.checkNodes(composed, file: file) }
         let node: Any?
         do {
             node = try Yams.load(yaml: text)
         } catch {
-            throw ParseError.invalid("\(path) is not valid YAML: \(error)")
+            throw ParseError.invalid("\(file) is not valid YAML: \(error)")
         }
         guard let root = node as? [String: Any] else {
-            throw ParseError.invalid("\(path): expected a mapping of option names to values at the top level")
+            throw ParseError.invalid("\(file): expected a mapping of option names to values at the top level")
         }
-        return try Experiment(root: root, file: path)
+        return try Experiment(root: root, file: file, text: text)
     }
 
     init(baselines: [String], arms: [(name: String, options: [(String, String)])], seeds: [Int], common: [(String, String)]) {
@@ -65,7 +78,7 @@ struct Experiment {
         self.common = common
     }
 
-    init(root: [String: Any], file: String) throws {
+    init(root: [String: Any], file: String, text: String) throws {
         func list(_ key: String) throws -> [Any]? {
             guard let value = root[key] else { return nil }
             guard let array = value as? [Any] else { throw ParseError.invalid("\(file): '\(key)' must be a list") }
@@ -82,7 +95,7 @@ struct Experiment {
                 throw ParseError.invalid("\(file): 'arms' must map arm names to their options")
             }
             // Yams loses the order of a mapping: keep the file's order of arm names.
-            let names = Self.keyOrder(ofMapping: "arms", in: (try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
+            let names = Self.keyOrder(ofMapping: "arms", in: text)
                 .filter { mapping[$0] != nil }
             let ordered = names.count == mapping.count ? names : mapping.keys.sorted()
             arms = try ordered.map { name in

@@ -51,10 +51,20 @@ struct Checkpoint {
 
     /// Reads and verifies a checkpoint file; errors name the file and the problem.
     static func load(from url: URL) throws -> Checkpoint {
-        let path = url.path
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw RunError.checkpoint("cannot read checkpoint \(path)")
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw RunError.checkpoint("cannot read checkpoint \(url.path)")
         }
+        return try decode(data, path: url.path)
+    }
+
+    /// At most this many tensors in a header (a network has a few hundred).
+    static let maxTensors = 1 << 20
+
+    /// Verifies and parses the bytes of a checkpoint file. Every length and shape in
+    /// the file is checked against the bytes actually present before anything is
+    /// allocated, so a damaged or hostile file is refused, never trusted; errors
+    /// name `path` and the problem.
+    static func decode(_ data: Data, path: String) throws -> Checkpoint {
         guard data.count >= magic.count + 8 + 32, data.prefix(magic.count) == magic else {
             throw RunError.checkpoint("checkpoint \(path) is not a cil checkpoint (bad magic or too short)")
         }
@@ -65,13 +75,14 @@ struct Checkpoint {
             throw RunError.checkpoint("checkpoint \(path) is corrupt or truncated (checksum mismatch)")
         }
         let length = body.dropFirst(magic.count).prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-        let headerStart = magic.count + 8
-        guard length <= UInt64(body.count - headerStart) else {
-            throw RunError.checkpoint("checkpoint \(path): header length \(length) exceeds the file")
+        let headerStart = body.startIndex + magic.count + 8
+        guard UInt64(littleEndian: length) <= UInt64(body.endIndex - headerStart) else {
+            throw RunError.checkpoint("checkpoint \(path): header length \(UInt64(littleEndian: length)) exceeds the file")
         }
+        let headerEnd = headerStart + Int(UInt64(littleEndian: length))
         let header: Header
         do {
-            header = try JSONDecoder().decode(Header.self, from: body.subdata(in: headerStart..<(headerStart + Int(length))))
+            header = try JSONDecoder().decode(Header.self, from: body.subdata(in: headerStart..<headerEnd))
         } catch {
             throw RunError.checkpoint("checkpoint \(path): unreadable header (\(error))")
         }
@@ -81,21 +92,39 @@ struct Checkpoint {
         guard header.sdkVersion == SDKInfo.version else {
             throw RunError.checkpoint("checkpoint \(path) was written by SDK \(header.sdkVersion), this cil runs SDK \(SDKInfo.version)")
         }
-        var offset = headerStart + Int(length)
+        guard header.phase >= 0, header.tensors.count <= maxTensors else {
+            throw RunError.checkpoint("checkpoint \(path): implausible header (phase \(header.phase), \(header.tensors.count) tensors)")
+        }
+        for (dataClass, entry) in header.memory.entries where dataClass < 0 || entry.positions.count != entry.ranks.count
+            || entry.positions.contains(where: { $0 < 0 }) {
+            throw RunError.checkpoint("checkpoint \(path): the exemplar memory of class \(dataClass) is inconsistent")
+        }
+        var offset = headerEnd
         var values: [[Float]] = []
+        values.reserveCapacity(header.tensors.count)
         for t in header.tensors {
-            let n = t.shape.reduce(1, *)
-            guard offset + n * 4 <= body.count else {
-                throw RunError.checkpoint("checkpoint \(path): tensor \(t.name) runs past the end of the data")
+            // The byte count of the tensor, refused if a dimension is negative or the
+            // product overflows or exceeds what is left of the file.
+            let available = body.endIndex - offset
+            var bytes = 4
+            for d in t.shape {
+                let (product, overflow) = bytes.multipliedReportingOverflow(by: d)
+                guard d >= 0, !overflow, product <= available else {
+                    throw RunError.checkpoint("checkpoint \(path): tensor \(t.name) of shape \(t.shape) runs past the end of the data")
+                }
+                bytes = product
             }
-            let v = body.subdata(in: offset..<(offset + n * 4)).withUnsafeBytes { raw in
+            guard bytes <= available else {
+                throw RunError.checkpoint("checkpoint \(path): tensor \(t.name) of shape \(t.shape) runs past the end of the data")
+            }
+            let v = body.subdata(in: offset..<(offset + bytes)).withUnsafeBytes { raw in
                 Array(raw.bindMemory(to: Float.self))
             }
             values.append(v)
-            offset += n * 4
+            offset += bytes
         }
-        guard offset == body.count else {
-            throw RunError.checkpoint("checkpoint \(path): \(body.count - offset) unexpected bytes after the tensors")
+        guard offset == body.endIndex else {
+            throw RunError.checkpoint("checkpoint \(path): \(body.endIndex - offset) unexpected bytes after the tensors")
         }
         return Checkpoint(header: header, values: values)
     }

@@ -21,6 +21,8 @@ final class IncrementalRun {
     let trainPositions: [[Int]]
     /// Test-split positions of each dataset class (after the per-class cap).
     let testPositions: [[Int]]
+    /// How crash reports name the plugins: "baseline plugin 'NAME' (FILE)", ...
+    let pluginNames: (baseline: String, branches: String, lossTerm: String?)
 
     init(config: RunConfiguration, directory: RunDirectory, catalog: PluginCatalog, progress: RunProgress) throws {
         self.config = config
@@ -57,6 +59,12 @@ final class IncrementalRun {
         }
         trainPositions = cap(dataset.train.indicesByClass(numClasses: dataset.numClasses), config.trainImagesPerClass)
         testPositions = cap(dataset.test.indicesByClass(numClasses: dataset.numClasses), config.testImagesPerClass)
+        func named(_ kind: PluginKind, _ name: String) -> String {
+            let file = catalog.entries(of: kind).first { $0.info.name == name }?.path
+            return "\(kind.rawValue) plugin '\(name)'" + (file.map { " (\($0))" } ?? "")
+        }
+        let branches = [named(.branchType, config.branch1)] + (config.branchMode == .dual ? [named(.branchType, config.branch2)] : [])
+        pluginNames = (named(.baseline, config.baseline), branches.joined(separator: " or "), config.lossTerm.map { named(.lossTerm, $0) })
     }
 
     var phaseCount: Int { incremental.plan.phaseCount }
@@ -84,8 +92,10 @@ final class IncrementalRun {
     func makeNetwork() throws -> AggregatedNetwork {
         var rng = generator(phase: 0, purpose: 1)
         let backbone = try makeBackbone(rng: &rng)
-        let head = try baseline.makeHead(featureDimension: backbone.featureDimension,
-                                         classCount: incremental.plan.counts(phase: 0).new, rng: &rng)
+        let head = try PluginCrashReport.during(.init(pluginNames.baseline, in: "its head")) {
+            try baseline.makeHead(featureDimension: backbone.featureDimension,
+                                  classCount: incremental.plan.counts(phase: 0).new, rng: &rng)
+        }
         return AggregatedNetwork(backbone: backbone, head: head, branchMode: config.branchMode)
     }
 
@@ -95,7 +105,9 @@ final class IncrementalRun {
         var rng = generator(phase: p, purpose: 2)
         network.head.expand(by: incremental.plan.counts(phase: p).new, rng: &rng)
         if p == 1 {
-            try network.deriveBranches(stable: branchTypes.stable, plastic: branchTypes.plastic, rng: &rng)
+            try PluginCrashReport.during(.init(pluginNames.branches, in: "deriving the branches (phase 1)")) {
+                try network.deriveBranches(stable: branchTypes.stable, plastic: branchTypes.plastic, rng: &rng)
+            }
         }
     }
 
@@ -134,6 +146,10 @@ final class IncrementalRun {
             guard checkpoint.header.configuration == config else {
                 throw RunError.checkpoint("checkpoint \(url.path) was written by another configuration")
             }
+            let trainCount = dataset.train.count
+            if let bad = checkpoint.header.memory.entries.first(where: { $0.value.positions.contains { $0 >= trainCount } }) {
+                throw RunError.checkpoint("checkpoint \(url.path): exemplars of class \(bad.key) lie outside the training split (\(trainCount) images)")
+            }
             network = try restore(from: checkpoint, file: url.path)
             memory = checkpoint.header.memory
             results = checkpoint.header.results
@@ -164,8 +180,18 @@ final class IncrementalRun {
                 seconds: Date().timeIntervalSince(t0), exemplars_per_class: perClass)
             results.append(result)
             let checkpoint = Checkpoint(phase: p, configuration: config, network: network, memory: memory, results: results)
-            try writeAtomically(try checkpoint.encoded(), to: directory.checkpointURL(phase: p))
-            try writeResults(results)
+            do {
+                try writeAtomically(try checkpoint.encoded(), to: directory.checkpointURL(phase: p))
+            } catch let RunError.io(message) {
+                let kept = p == 0 ? "no phase is kept" : p == 1 ? "phase 0 is kept in \(directory.url.path)"
+                    : "phases 0-\(p - 1) are kept in \(directory.url.path)"
+                throw RunError.io("\(message); phase \(p) is lost, \(kept); once the disk has room, the same command resumes")
+            }
+            do {
+                try writeResults(results)
+            } catch let RunError.io(message) {
+                throw RunError.io("\(message); phase \(p) is checkpointed in \(directory.url.path); once the disk has room, the same command resumes")
+            }
             directory.log(["event": "phase_end", "phase": p, "acc_cnn": result.acc_cnn, "acc_nme": result.acc_nme,
                            "acc_cnn_base": result.acc_cnn_base, "alpha": result.alpha.map(Double.init), "seconds": result.seconds])
             progress.phaseDone(result, of: phaseCount)
@@ -206,8 +232,12 @@ final class IncrementalRun {
                 return Tensor.concatenate(parts, axis: 0)
             }
         }
-        try baseline.phaseWillStart(PhaseStartContext(phase: p, classes: counts, head: network.head,
-                                                      trainingFeatures: featuresOf, seed: config.trainSeed &+ UInt64(p)))
+        try PluginCrashReport.during(.init(pluginNames.baseline, in: "its phase start (phase \(p))")) {
+            try baseline.phaseWillStart(PhaseStartContext(phase: p, classes: counts, head: network.head,
+                                                          trainingFeatures: featuresOf, seed: config.trainSeed &+ UInt64(p)))
+        }
+        let lossCall = PluginCrashReport.Call(pluginNames.baseline, in: "its loss (phase \(p))")
+        let lossTermCall = pluginNames.lossTerm.map { PluginCrashReport.Call($0, in: "its loss term (phase \(p))") }
 
         // Optimisers and schedules (SPEC.md 1.6, 3.3, 4.3).
         let epochs = p == 0 ? config.epochsFirst : config.epochs
@@ -259,11 +289,15 @@ final class IncrementalRun {
                 sgd.zeroGrad()
                 let current = network.forward(batch.images)
                 let previous = old.map { model in withNoGrad { model.forward(batch.images) } }
-                var loss = try baseline.loss(BatchContext(phase: p, classes: counts, targets: targets, current: current,
-                                                          previous: previous, head: network.head))
-                if let lossTerm {
-                    let extra = try lossTerm(logits: current.logits, features: current.features, targets: targets, phase: p,
-                                             oldClasses: counts.old, oldLogits: previous?.logits, oldFeatures: previous?.features)
+                var loss = try PluginCrashReport.during(lossCall) {
+                    try baseline.loss(BatchContext(phase: p, classes: counts, targets: targets, current: current,
+                                                   previous: previous, head: network.head))
+                }
+                if let lossTerm, let lossTermCall {
+                    let extra = try PluginCrashReport.during(lossTermCall) {
+                        try lossTerm(logits: current.logits, features: current.features, targets: targets, phase: p,
+                                     oldClasses: counts.old, oldLogits: previous?.logits, oldFeatures: previous?.features)
+                    }
                     loss.total = loss.total + extra * config.lossTermWeight
                     loss.components[lossTerm.plugin] = extra.item
                 }
@@ -307,9 +341,11 @@ final class IncrementalRun {
 
         // The baseline's phase-end work (e.g. PODNet's class-balanced finetuning).
         let finalMemory = memory
-        try baseline.phaseDidEnd(PhaseEndContext(phase: p, classes: counts, head: network.head) { spec in
-            try self.finetuneHead(network, phase: p, counts: counts, memory: finalMemory, spec: spec)
-        })
+        try PluginCrashReport.during(.init(pluginNames.baseline, in: "its phase end (phase \(p))")) {
+            try baseline.phaseDidEnd(PhaseEndContext(phase: p, classes: counts, head: network.head) { spec in
+                try self.finetuneHead(network, phase: p, counts: counts, memory: finalMemory, spec: spec)
+            })
+        }
         return alphaTrace
     }
 

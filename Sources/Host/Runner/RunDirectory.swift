@@ -26,6 +26,21 @@ struct RunDirectory {
         guard FileManager.default.isWritableFile(atPath: url.path) else {
             throw RunError.io("the run directory \(url.path) is not writable")
         }
+        removeStaleTemporaryFiles()
+    }
+
+    /// Removes the temporary files (`.NAME.tmp-PID`) of atomic writes cut short by a
+    /// process that no longer runs (killed, or stopped by a full disk). They are never
+    /// read: only complete, renamed files count.
+    func removeStaleTemporaryFiles() {
+        for dir in [url, checkpointsURL] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] {
+                guard name.hasPrefix("."), let range = name.range(of: ".tmp-"), let pid = Int32(name[range.upperBound...]) else { continue }
+                if pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
+                    unlink(dir.appendingPathComponent(name).path)
+                }
+            }
+        }
     }
 
     /// Why a directory cannot be created at `url`: the nearest existing ancestor is a
@@ -69,33 +84,43 @@ struct RunDirectory {
     }
 }
 
-/// Writes `data` to `url` atomically: a temporary file in the same directory,
-/// fsync, rename. Errors name the file.
+/// Writes `data` to `url` atomically: a temporary file `.NAME.tmp-PID` in the same
+/// directory, written completely, fsync'ed, then renamed over `url` (and the
+/// directory fsync'ed), so `url` holds either its old or its new content, never a
+/// part. On failure (a full disk, a file-size limit, ...) the temporary file is
+/// removed and the error names `url` and the system's reason.
 func writeAtomically(_ data: Data, to url: URL) throws {
     let dir = url.deletingLastPathComponent()
     let temp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-    guard FileManager.default.createFile(atPath: temp.path, contents: nil) else {
-        throw RunError.io("cannot write \(temp.path) (is \(dir.path) writable, is the disk full?)")
+    func failure(_ what: String) -> RunError {
+        let reason = String(cString: strerror(errno))
+        unlink(temp.path)
+        return RunError.io("cannot write \(url.path): \(what) failed: \(reason)")
     }
-    do {
-        let handle = try FileHandle(forWritingTo: temp)
-        do {
-            try handle.write(contentsOf: data)
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            try? handle.close()
-            throw error
+    let fd = open(temp.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else {
+        throw RunError.io("cannot write \(url.path): cannot create \(temp.path): \(String(cString: strerror(errno)))")
+    }
+    let written = data.withUnsafeBytes { raw -> Bool in
+        var done = 0
+        while done < raw.count {
+            let n = write(fd, raw.baseAddress! + done, raw.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            done += n
         }
-        if rename(temp.path, url.path) != 0 {
-            throw RunError.io("cannot rename \(temp.path) to \(url.path): \(String(cString: strerror(errno)))")
-        }
-    } catch let error as RunError {
-        try? FileManager.default.removeItem(at: temp)
-        throw error
-    } catch {
-        try? FileManager.default.removeItem(at: temp)
-        throw RunError.io("cannot write \(url.path): \(error.localizedDescription) (is the disk full?)")
+        return true
+    }
+    guard written else { let error = failure("write"); close(fd); throw error }
+    guard fsync(fd) == 0 else { let error = failure("fsync"); close(fd); throw error }
+    guard close(fd) == 0 else { throw failure("close") }
+    guard rename(temp.path, url.path) == 0 else { throw failure("rename") }
+    let dirfd = open(dir.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if dirfd >= 0 {
+        _ = fsync(dirfd)
+        close(dirfd)
     }
 }
 

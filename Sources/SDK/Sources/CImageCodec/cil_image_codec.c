@@ -38,11 +38,29 @@ static void cil_jpeg_error_exit(j_common_ptr cinfo) {
 /* Warnings (e.g. "premature end of data") are not printed; libjpeg fills the rest. */
 static void cil_jpeg_silent(j_common_ptr cinfo) { (void)cinfo; }
 
+/* Refuses progressive JPEGs with absurdly many scans (see the header). */
+static void cil_jpeg_progress(j_common_ptr cinfo) {
+    if (cinfo->is_decompressor && ((j_decompress_ptr)cinfo)->input_scan_number > CIL_JPEG_MAX_SCANS) {
+        struct cil_jpeg_error *err = (struct cil_jpeg_error *)cinfo->err;
+        snprintf(err->message, CIL_MESSAGE_SIZE, "more than %d progressive scans", CIL_JPEG_MAX_SCANS);
+        longjmp(err->jump, 1);
+    }
+}
+
+/* Whether width x height exceeds max_pixels; if so, says so in `message`. */
+static int too_large(size_t width, size_t height, size_t max_pixels, char *message) {
+    if (width == 0 || height == 0 || width <= max_pixels / height) return 0;
+    if (message != NULL)
+        snprintf(message, CIL_MESSAGE_SIZE, "image too large: %zux%zu pixels (at most %zu)", width, height, max_pixels);
+    return 1;
+}
+
 static uint8_t clamp_u8(int v) { return (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v)); }
 
-int cil_decode_jpeg(const uint8_t *data, size_t size, cil_image *out) {
+int cil_decode_jpeg(const uint8_t *data, size_t size, size_t max_pixels, cil_image *out) {
     struct jpeg_decompress_struct cinfo;
     struct cil_jpeg_error err;
+    struct jpeg_progress_mgr progress;
     uint8_t *volatile row = NULL;
     uint8_t *volatile planes = NULL;
 
@@ -58,8 +76,14 @@ int cil_decode_jpeg(const uint8_t *data, size_t size, cil_image *out) {
         return -1;
     }
     jpeg_create_decompress(&cinfo);
+    progress.progress_monitor = cil_jpeg_progress;
+    cinfo.progress = &progress;
     jpeg_mem_src(&cinfo, (const unsigned char *)data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
+    if (too_large(cinfo.image_width, cinfo.image_height, max_pixels, out->message)) {
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
     int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
     cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     jpeg_start_decompress(&cinfo);
@@ -108,13 +132,17 @@ int cil_decode_jpeg(const uint8_t *data, size_t size, cil_image *out) {
     return 0;
 }
 
-int cil_decode_png(const uint8_t *data, size_t size, cil_image *out) {
+int cil_decode_png(const uint8_t *data, size_t size, size_t max_pixels, cil_image *out) {
     png_image image;
     memset(out, 0, sizeof *out);
     memset(&image, 0, sizeof image);
     image.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_memory(&image, data, size)) {
         set_message(out->message, image.message);
+        png_image_free(&image);
+        return -1;
+    }
+    if (too_large(image.width, image.height, max_pixels, out->message)) {
         png_image_free(&image);
         return -1;
     }

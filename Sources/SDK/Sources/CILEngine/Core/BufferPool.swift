@@ -1,4 +1,7 @@
 import Synchronization
+#if CIL_TSAN
+import Foundation
+#endif
 
 /// A size-bucketed cache of float buffers, so that a training step does not pay
 /// page faults for fresh multi-megabyte allocations on every op (DESIGN.md 4).
@@ -15,7 +18,7 @@ public final class BufferPool: Sendable {
         var free: [Int: [UInt]] = [:]
         var cachedBytes = 0
     }
-    private let state = Mutex(State())
+    private let state = PoolLock(State())
     private let maxCachedBytes: Int
 
     public init(maxCachedBytes: Int) {
@@ -71,3 +74,25 @@ public final class BufferPool: Sendable {
     /// Bytes currently held in the cache (not in use by tensors).
     public var cachedBytes: Int { state.withLock { $0.cachedBytes } }
 }
+
+#if CIL_TSAN
+/// The pool's lock in ThreadSanitizer builds (`.ci/sanitizers.sh` passes
+/// `-DCIL_TSAN`): TSan does not see `Synchronization.Mutex` on Linux (its lock is
+/// not instrumented, so every buffer handed from one thread to another through the
+/// pool is reported as a race); an `NSLock` (a pthread mutex, which TSan intercepts)
+/// makes the hand-off visible. Other builds use `Mutex`.
+final class PoolLock<State>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var state: State
+
+    init(_ state: State) { self.state = state }
+
+    func withLock<R>(_ body: (inout State) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&state)
+    }
+}
+#else
+typealias PoolLock = Mutex
+#endif

@@ -21,13 +21,19 @@ typedef struct {
     char message[256];
 } cil_image;
 
+/* Untrusted files: an image whose header claims more than `max_pixels` pixels is
+   refused before anything is allocated (-1, "image too large: WxH ..."), and a
+   progressive JPEG with more than CIL_JPEG_MAX_SCANS scans is refused (a few
+   hundred bytes can otherwise keep libjpeg busy for minutes). */
+#define CIL_JPEG_MAX_SCANS 1000
+
 /* Decodes a JPEG (grey, RGB/YCbCr, CMYK/YCCK converted to RGB) with libjpeg's
    defaults (islow IDCT, fancy upsampling), as PIL does. Returns 0 or -1. */
-int cil_decode_jpeg(const uint8_t *data, size_t size, cil_image *out);
+int cil_decode_jpeg(const uint8_t *data, size_t size, size_t max_pixels, cil_image *out);
 
 /* Decodes a PNG (any bit depth / colour type) to 8-bit RGB; an alpha channel is
    dropped, as PIL's convert("RGB") does. Returns 0 or -1. */
-int cil_decode_png(const uint8_t *data, size_t size, cil_image *out);
+int cil_decode_png(const uint8_t *data, size_t size, size_t max_pixels, cil_image *out);
 
 /* Frees the planes of a decoded image (safe on a zeroed struct). */
 void cil_image_free(cil_image *image);

@@ -21,9 +21,15 @@ public enum ImageDecoder {
         return nil
     }
 
+    /// The largest image decoded by default: 2²⁷ pixels (e.g. 11,585²; 384 MiB of
+    /// RGB), far above any photograph of an image-folder dataset.
+    public static let defaultMaxPixels = 1 << 27
+
     /// Decodes a JPEG or PNG file held in `bytes` (the format is taken from the
-    /// content, not the file name). `path` is only used in error messages.
-    public static func decode(_ bytes: [UInt8], path: String) throws -> RGBImage {
+    /// content, not the file name). `path` is only used in error messages. An image
+    /// whose header claims more than `maxPixels` pixels is refused before anything
+    /// is allocated for it.
+    public static func decode(_ bytes: [UInt8], path: String, maxPixels: Int = defaultMaxPixels) throws -> RGBImage {
         try bytes.withUnsafeBufferPointer { buffer in
             guard let format = format(of: buffer) else {
                 throw DataError.decodeFailed(path: path, reason: "not a JPEG or PNG file (unknown signature)")
@@ -31,8 +37,8 @@ public enum ImageDecoder {
             var image = cil_image()
             let status: Int32
             switch format {
-            case .jpeg: status = cil_decode_jpeg(buffer.baseAddress, buffer.count, &image)
-            case .png: status = cil_decode_png(buffer.baseAddress, buffer.count, &image)
+            case .jpeg: status = cil_decode_jpeg(buffer.baseAddress, buffer.count, maxPixels, &image)
+            case .png: status = cil_decode_png(buffer.baseAddress, buffer.count, maxPixels, &image)
             }
             defer { cil_image_free(&image) }
             guard status == 0, let planes = image.planes, image.width > 0, image.height > 0 else {
