@@ -165,3 +165,29 @@ struct SlurmClusterTests {
         #expect(log.contains("resuming after phase \(finishedBefore - 1)"), "\(log)")
     }
 }
+
+extension SlurmClusterTests {
+    @Test func failedPhaseZeroCancelsTheArmsAndIsReported() throws {
+        try Self.requireCluster()
+        let dir = try SlurmCompareTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("experiment.yaml")
+        // The first arm (which trains phase 0) names a branch type that does not exist.
+        try Data(SlurmCompareTests.experiment(
+            arms: "broken: {branch_mode: dual, branch_1: nosuchbranch, branch_2: free}\n  manets: {branch_mode: dual, branch_1: ss, branch_2: free}",
+            seeds: "[1993]").utf8).write(to: file)
+        let out = dir.appendingPathComponent("cmp")
+        let submitted = try CommandRunner.run(["compare", file.path, "--out", out.path, "--slurm", "--time", "00:10:00"])
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        let jobs = try Self.latestJobs(out)
+        let phase0 = try #require(jobs.phase0), arms = try #require(jobs.arms)
+        try Self.waitUntilDone([phase0, arms], timeout: 300)
+        let collected = try CommandRunner.run(["compare", "--collect", out.path])
+        #expect(collected.status == 1)
+        // The MANets arm never ran: cancelled for its failed phase 0, whose log names the cause.
+        #expect(collected.stdout.contains("Slurm task \(arms)_1: CANCELLED"), "\(collected.stdout)")
+        #expect(collected.stdout.contains("its phase-0 task \(phase0)_0: FAILED"), "\(collected.stdout)")
+        let log = try String(contentsOf: out.appendingPathComponent("slurm/logs/\(phase0)_0.out"), encoding: .utf8)
+        #expect(log.contains("nosuchbranch"), "\(log)")
+    }
+}

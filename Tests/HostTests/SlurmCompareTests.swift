@@ -144,6 +144,12 @@ struct SlurmCompareTests {
         #expect(collected.stdout.contains("| lucir | manets | 1 |"), "\(collected.stdout)")
         #expect(collected.stdout.contains("lucir / plain / seed 1993") && collected.stdout.contains("not submitted (only a --dry-run); 1 phase finished"), "\(collected.stdout)")
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("comparison.json").path))
+        // `cil report DIR` reads the same record and writes into DIR.
+        try FileManager.default.removeItem(at: out.appendingPathComponent("comparison.json"))
+        let report = try CommandRunner.run(["report", out.path])
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(report.stdout.contains("not submitted (only a --dry-run)"), "\(report.stdout)")
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("comparison.json").path))
     }
 
     @Test func clearErrorsWithoutSlurm() throws {

@@ -117,7 +117,7 @@ struct CompareCommand: ParsableCommand {
             print(report.markdown)
             print("\nWritten: \(directory.appendingPathComponent("index.html").path)")
             if !report.failures.isEmpty {
-                FileHandle.standardError.write(Data("cil compare --collect: \(report.failures.count) cells missing or failed (listed under Failures)\n".utf8))
+                FileHandle.standardError.write(Data("cil compare --collect: \(report.failures.count) cells missing or failed (listed under \"Failed runs\")\n".utf8))
                 throw ExitCode(1)
             }
             return
@@ -164,7 +164,8 @@ struct CompareCommand: ParsableCommand {
 }
 
 /// `cil report DIR...`: re-renders the tables and plot from finished run
-/// directories, or from the runs/ of comparison directories.
+/// directories, or from the runs/ of comparison directories (for one submitted
+/// with `--slurm`, the cells of its slurm/jobs.json, as `cil compare --collect`).
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
@@ -178,10 +179,18 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         var runs: [ComparisonRun] = []
+        var comparisons = 0
         for path in directories {
+            // A comparison submitted with --slurm: its recorded cells, unfinished ones with their Slurm state.
+            if FileManager.default.fileExists(atPath: SlurmRecord.url(in: URL(fileURLWithPath: path)).path) {
+                runs += try SlurmCollector(directory: URL(fileURLWithPath: path)).runs().runs
+                comparisons += 1
+                continue
+            }
             let runsDir = (path as NSString).appendingPathComponent("runs")
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: runsDir, isDirectory: &isDir), isDir.boolValue {
+                comparisons += 1
                 let names = (try? FileManager.default.contentsOfDirectory(atPath: runsDir))?.sorted() ?? []
                 for name in names {
                     let runPath = (runsDir as NSString).appendingPathComponent(name)
@@ -207,7 +216,7 @@ struct ReportCommand: ParsableCommand {
             }
         }
         guard !runs.isEmpty else { throw ValidationError("no run directories found in \(directories.joined(separator: ", "))") }
-        let outDir = URL(fileURLWithPath: out ?? (directories.count == 1 && runs.count > 1 ? directories[0] : "."))
+        let outDir = URL(fileURLWithPath: out ?? (directories.count == 1 && (runs.count > 1 || comparisons == 1) ? directories[0] : "."))
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
         let report = ComparisonReport(runs: runs, armOrder: runs.map(\.arm).uniqued())
         try report.write(to: outDir)
