@@ -191,3 +191,43 @@ extension SlurmClusterTests {
         #expect(log.contains("nosuchbranch"), "\(log)")
     }
 }
+
+extension SlurmClusterTests {
+    /// What preemption does to a `--requeue` job: Slurm stops the task (SIGTERM) and
+    /// starts it again; the same `cil run` resumes after its last finished phase.
+    @Test func requeuedTaskResumesFromItsLastFinishedPhase() throws {
+        try Self.requireCluster()
+        let dir = try SlurmCompareTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("experiment.yaml")
+        try Data(SlurmCompareTests.experiment(arms: "plain: {branch_mode: single, branch_1: free}", seeds: "[1993]", classes: 10, epochs: 3).utf8).write(to: file)
+        let out = dir.appendingPathComponent("cmp")
+        let submitted = try CommandRunner.run(["compare", file.path, "--out", out.path, "--slurm", "--time", "00:10:00"])
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        let jobs = try Self.latestJobs(out)
+        let phase0 = try #require(jobs.phase0), arms = try #require(jobs.arms)
+        let run = out.appendingPathComponent("runs/lucir-plain-seed1993")
+        let deadline = Date().addingTimeInterval(300)
+        while !FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/phase-1.ckpt").path), Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        try #require(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/phase-1.ckpt").path), "phase 1 never finished")
+        let requeue = try Self.tool("scontrol", ["requeue", "\(arms)_0"])
+        #expect(requeue.status == 0, "\(requeue.stderr)")
+        // A requeued job waits for a begin time (about two minutes); start it now.
+        Thread.sleep(forTimeInterval: 2)
+        let start = try Self.tool("scontrol", ["update", "JobId=\(arms)_0", "StartTime=now"])
+        #expect(start.status == 0, "\(start.stderr)")
+        try Self.waitUntilDone([phase0, arms], timeout: 300)
+
+        let results = try Self.json(run.appendingPathComponent("results.json"))
+        #expect(results["complete"] as? Bool == true && (results["phases"] as! [Any]).count == 5)
+        let log = try String(contentsOf: out.appendingPathComponent("slurm/logs/\(arms)_0.out"), encoding: .utf8)
+        #expect(log.contains("restart 1") && log.contains("interrupted by SIGTERM"), "\(log)")
+        let events = try String(contentsOf: run.appendingPathComponent("events.jsonl"), encoding: .utf8)
+        let resumes = events.split(separator: "\n").filter { $0.contains("\"event\":\"resume\"") }
+        #expect(resumes.count == 2 && !resumes[1].contains("\"after_phase\":0,"), "after phase 0 (the phase-0 job), then after a later phase: \(resumes)")
+        let collected = try CommandRunner.run(["compare", "--collect", out.path])
+        #expect(collected.status == 0, "\(collected.stdout)")
+    }
+}
