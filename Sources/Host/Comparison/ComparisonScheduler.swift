@@ -21,13 +21,10 @@ struct ComparisonScheduler {
         let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(jobs, 1))
         try FileManager.default.createDirectory(at: plan.directory.appendingPathComponent("runs"), withIntermediateDirectories: true)
 
+        /// The group's phase-0 source once its checkpoint exists.
         func phaseZeroReady(_ job: Job) -> URL? {
-            guard let first = pending.first(where: { $0.groupKey == job.groupKey && $0.first })?.run.directory
-                    ?? running.first(where: { $0.job.groupKey == job.groupKey && $0.job.first })?.job.run.directory
-                    ?? finished.first(where: { "\($0.baseline)/\($0.seed)" == job.groupKey && $0.arm == plan.experiment.arms[0].name })?.directory
-            else { return nil }
-            let ckpt = URL(fileURLWithPath: first).appendingPathComponent("checkpoints/phase-0.ckpt")
-            return FileManager.default.fileExists(atPath: ckpt.path) ? URL(fileURLWithPath: first) : nil
+            guard let first = plan.phaseZeroSource(for: job) else { return nil }
+            return FileManager.default.fileExists(atPath: ComparisonPlan.phaseZeroCheckpoint(of: first.path).path) ? first : nil
         }
 
         while !pending.isEmpty || !running.isEmpty {
