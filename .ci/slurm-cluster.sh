@@ -79,28 +79,34 @@ if [ ! -f "$conf_dir/slurm.conf" ] || [ "$(cat "$conf_dir/slurm.conf")" != "$new
     changed=1
 fi
 
-running() { pgrep -x "$1" >/dev/null; }
+# Whether daemon $1 runs: its pid file names a live process that is not a zombie.
+running() {
+    local pid
+    pid=$(cat "/run/$1.pid" 2>/dev/null || true)
+    [ -n "$pid" ] && [ -r "/proc/$pid/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status"
+}
 if [ $changed -eq 1 ]; then
     # A new configuration: restart the daemons this script started before.
     for d in slurmd slurmctld; do
-        pidfile=/run/$d.pid
-        if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-            kill "$(cat "$pidfile")"
-            for _ in $(seq 1 50); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.1; done
+        pid=$(cat "/run/$d.pid" 2>/dev/null || true)
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            kill "$pid"
+            for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         fi
     done
 fi
 running slurmctld || /usr/sbin/slurmctld
 running slurmd || /usr/sbin/slurmd -N localhost
 
-for _ in $(seq 1 60); do
-    state=$(sinfo -h -n localhost -o %T 2>/dev/null || true)
+deadline=$((SECONDS + 90))
+while [ $SECONDS -lt $deadline ]; do
+    state=$(timeout 10 sinfo -h -n localhost -o %T 2>/dev/null || true)
     case "$state" in
         idle*|mixed*|allocated*) echo "slurm-cluster: node localhost is $state ($cpus CPUs, ${memory} MB)"; exit 0 ;;
         down*|drain*) scontrol update NodeName=localhost State=RESUME 2>/dev/null || true ;;
     esac
     sleep 1
 done
-echo "slurm-cluster: the node did not become idle; sinfo says: $(sinfo 2>&1)" >&2
+echo "slurm-cluster: the node did not become idle; sinfo says: $(timeout 10 sinfo 2>&1)" >&2
 tail -n 20 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2 || true
 exit 1
