@@ -4,7 +4,9 @@ import Foundation
 
 /// `cil compare`: every baseline plain and on MANets (or any arms) under one
 /// protocol, each arm in its own process; writes comparison.{md,csv,json,svg} and
-/// index.html. Re-running the same command resumes unfinished arms.
+/// index.html. Re-running the same command resumes unfinished arms. With `--slurm`
+/// the arms become Slurm job arrays (`SlurmSubmission`); `--collect DIR` gathers
+/// their results (`SlurmCollector`).
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
@@ -13,14 +15,16 @@ struct CompareCommand: ParsableCommand {
         Give an experiment file (YAML; keys are `cil run` option names, plus baselines, arms \
         and seeds) or the same as flags: --baselines icarl,lucir,podnet --arm plain:branch_mode=single,branch_1=free \
         --seeds 1993 and any `cil run` option after `--`. Without --arm the arms are plain \
-        (single/free) and manets (dual/ss/free).
+        (single/free) and manets (dual/ss/free). --slurm submits the grid to Slurm as job arrays \
+        (a phase-0 array, then one task per arm and seed after it); --collect DIR writes the \
+        comparison from the finished runs and lists missing or failed cells with their Slurm state.
         """)
 
     @Argument(help: "An experiment file (YAML).")
     var experimentFile: String?
 
     @Option(help: "The comparison directory (runs/ and the reports go there).")
-    var out: String
+    var out: String?
 
     @Option(help: "Arms run in parallel (each in its own process with cores/jobs threads).")
     var jobs: Int = 1
@@ -34,6 +38,30 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Seeds, comma-separated (without an experiment file).")
     var seeds: String?
 
+    @Flag(help: "Submit the grid to Slurm as job arrays instead of running it here (scripts and jobs.json in OUT/slurm/).")
+    var slurm = false
+
+    @Flag(name: .customLong("dry-run"), help: "With --slurm: only write the job scripts (and OUT/slurm/submit.sh), submit nothing.")
+    var dryRun = false
+
+    @Option(help: "With --slurm: the partition (sbatch --partition).")
+    var partition: String?
+
+    @Option(help: "With --slurm: the time limit of each task (sbatch --time, e.g. 12:00:00).")
+    var time: String?
+
+    @Option(name: .customLong("cpus-per-task"), help: "With --slurm: CPUs of each task, also its engine threads (default 1).")
+    var cpusPerTask: Int?
+
+    @Option(help: "With --slurm: memory of each task (sbatch --mem, e.g. 8G).")
+    var mem: String?
+
+    @Option(name: .customLong("sbatch-option"), help: ArgumentHelp("With --slurm: another sbatch option for every task, e.g. --sbatch-option=--account=lab; repeatable.", valueName: "option"))
+    var sbatchOptions: [String] = []
+
+    @Option(help: ArgumentHelp("Gather the runs of a comparison submitted with --slurm into its comparison outputs; list missing or failed cells.", valueName: "dir"))
+    var collect: String?
+
     @OptionGroup var directories: PluginDirectoryOptions
 
     @Argument(parsing: .postTerminator, help: "`cil run` options shared by every run (after --).")
@@ -41,6 +69,19 @@ struct CompareCommand: ParsableCommand {
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+        if collect != nil {
+            guard out == nil, experimentFile == nil, !slurm, baselines == nil, arms.isEmpty, seeds == nil, runOptions.isEmpty else {
+                throw ValidationError("--collect DIR takes no experiment, --out, --slurm or run options: it reads DIR/slurm/jobs.json")
+            }
+            return
+        }
+        guard out != nil else { throw ValidationError("give --out DIR (or --collect DIR)") }
+        let slurmOnly = [dryRun ? "--dry-run" : nil, partition.map { _ in "--partition" }, time.map { _ in "--time" },
+                         cpusPerTask.map { _ in "--cpus-per-task" }, mem.map { _ in "--mem" },
+                         sbatchOptions.isEmpty ? nil : "--sbatch-option"].compactMap { $0 }
+        if !slurm, let first = slurmOnly.first { throw ValidationError("\(first) needs --slurm") }
+        if slurm, jobs != 1 { throw ValidationError("--jobs is for local runs; with --slurm give --cpus-per-task") }
+        if let cpusPerTask, cpusPerTask < 1 { throw ValidationError("--cpus-per-task must be at least 1, got \(cpusPerTask)") }
     }
 
     func makeExperiment() throws -> Experiment {
@@ -70,6 +111,18 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let collect {
+            let directory = URL(fileURLWithPath: collect)
+            let report = try SlurmCollector(directory: directory).collect()
+            print(report.markdown)
+            print("\nWritten: \(directory.appendingPathComponent("index.html").path)")
+            if !report.failures.isEmpty {
+                FileHandle.standardError.write(Data("cil compare --collect: \(report.failures.count) cells missing or failed (listed under \"Failed runs\")\n".utf8))
+                throw ExitCode(1)
+            }
+            return
+        }
+        guard let out else { throw ValidationError("give --out DIR") }
         var experiment = try makeExperiment()
         // Resolve `dataset: auto` once, so that every arm uses the same data.
         let datasetIndex = experiment.common.firstIndex { $0.0 == "dataset" }
@@ -81,11 +134,27 @@ struct CompareCommand: ParsableCommand {
             if let notice { FileHandle.standardError.write(Data("cil compare: \(notice)\n".utf8)) }
             if let i = datasetIndex { experiment.common[i].1 = name } else { experiment.common.append(("dataset", name)) }
         }
-        let directory = URL(fileURLWithPath: out)
+        let directory = URL(fileURLWithPath: out).standardizedFileURL
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let scheduler = ComparisonScheduler(experiment: experiment, directory: directory, jobs: jobs,
-                                            pluginDirs: directories.pluginDirs, extraArguments: runOptions)
-        let runs = try scheduler.run { FileHandle.standardError.write(Data("cil compare: \($0)\n".utf8)) }
+        let plan = ComparisonPlan(experiment: experiment, directory: directory,
+                                  pluginDirs: directories.pluginDirs.map { URL(fileURLWithPath: $0).standardizedFileURL.path },
+                                  extraArguments: runOptions)
+        let log = { (line: String) in FileHandle.standardError.write(Data("cil compare: \(line)\n".utf8)) }
+        if slurm {
+            let resources = SlurmResources(partition: partition, time: time, cpusPerTask: cpusPerTask ?? 1, mem: mem, extra: sbatchOptions)
+            let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+            let outcome = try SlurmSubmission(plan: plan, resources: resources, executable: executable, dryRun: dryRun).submit(log: log)
+            if let job = outcome.armsJob {
+                print("Submitted: \(outcome.phaseZeroJob.map { "phase-0 job \($0), then " } ?? "")arm job \(job) (\(outcome.armTasks) tasks). When they are done: cil compare --collect \(directory.path)")
+            } else if outcome.armTasks == 0 {
+                print("Every cell is finished. Write the comparison with: cil compare --collect \(directory.path)")
+            } else {
+                print("Written (not submitted): \(outcome.scripts.joined(separator: " "))")
+            }
+            return
+        }
+        let scheduler = ComparisonScheduler(plan: plan, jobs: jobs)
+        let runs = try scheduler.run(log: log)
         let report = ComparisonReport(runs: runs, armOrder: experiment.arms.map(\.name))
         try report.write(to: directory)
         print(report.markdown)
@@ -95,7 +164,8 @@ struct CompareCommand: ParsableCommand {
 }
 
 /// `cil report DIR...`: re-renders the tables and plot from finished run
-/// directories, or from the runs/ of comparison directories.
+/// directories, or from the runs/ of comparison directories (for one submitted
+/// with `--slurm`, the cells of its slurm/jobs.json, as `cil compare --collect`).
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
@@ -109,10 +179,18 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         var runs: [ComparisonRun] = []
+        var comparisons = 0
         for path in directories {
+            // A comparison submitted with --slurm: its recorded cells, unfinished ones with their Slurm state.
+            if FileManager.default.fileExists(atPath: SlurmRecord.url(in: URL(fileURLWithPath: path)).path) {
+                runs += try SlurmCollector(directory: URL(fileURLWithPath: path)).runs().runs
+                comparisons += 1
+                continue
+            }
             let runsDir = (path as NSString).appendingPathComponent("runs")
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: runsDir, isDirectory: &isDir), isDir.boolValue {
+                comparisons += 1
                 let names = (try? FileManager.default.contentsOfDirectory(atPath: runsDir))?.sorted() ?? []
                 for name in names {
                     let runPath = (runsDir as NSString).appendingPathComponent(name)
@@ -138,7 +216,7 @@ struct ReportCommand: ParsableCommand {
             }
         }
         guard !runs.isEmpty else { throw ValidationError("no run directories found in \(directories.joined(separator: ", "))") }
-        let outDir = URL(fileURLWithPath: out ?? (directories.count == 1 && runs.count > 1 ? directories[0] : "."))
+        let outDir = URL(fileURLWithPath: out ?? (directories.count == 1 && (runs.count > 1 || comparisons == 1) ? directories[0] : "."))
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
         let report = ComparisonReport(runs: runs, armOrder: runs.map(\.arm).uniqued())
         try report.write(to: outDir)

@@ -26,11 +26,21 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("phase0-from"), help: "Reuse phase 0 from this finished run directory (same data, protocol, baseline and phase-0 training).")
     var phase0From: String?
 
+    @Option(name: .customLong("stop-after-phase"),
+            help: "Stop (exit 0) once phase N is finished; the same command without it continues the run (e.g. a Slurm job that trains only the shared phase 0).")
+    var stopAfterPhase: Int?
+
     @Option(help: "Threads for the engine (default: all CPUs).")
     var threads: Int?
 
     @Flag(help: "No progress lines.")
     var quiet = false
+
+    func validate() throws {
+        if let stopAfterPhase, stopAfterPhase < 0 {
+            throw ValidationError("--stop-after-phase must be 0 or more, got \(stopAfterPhase)")
+        }
+    }
 
     func run() throws {
         let progress = RunProgress(quiet: quiet)
@@ -46,7 +56,8 @@ struct RunCommand: ParsableCommand {
         _ = signal(SIGXFSZ, SIG_IGN)
         let results: RunResults
         do {
-            results = try RunLauncher.run(config: config, out: out, phase0From: phase0From, catalog: catalog, progress: progress)
+            results = try RunLauncher.run(config: config, out: out, phase0From: phase0From, stopAfterPhase: stopAfterPhase,
+                                          catalog: catalog, progress: progress)
         } catch let RunError.interrupted(sig, phase, epoch, batch) {
             // One line, even with --quiet: what stopped, what is kept, how to resume.
             let stopped = RunError.interrupted(signal: sig, phase: phase, epoch: epoch, batch: batch)
@@ -54,6 +65,10 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write(Data(
                 "cil: run stopped: \(stopped) (\(kept) in \(out); phase \(phase) restarts); resume with: \(Interruption.commandLine)\n".utf8))
             throw ExitCode(Interruption.exitStatus(for: sig))
+        }
+        if !results.complete {
+            print("stopped after phase \(results.phases.count - 1) (--stop-after-phase); results so far in \((out as NSString).appendingPathComponent("results.json")); the same command without --stop-after-phase continues")
+            return
         }
         print(String(format: "average incremental accuracy: CNN %.2f%%, NME %.2f%%; forgetting (CNN) %.2f points; results in %@",
                      100 * results.avg_inc_acc_cnn, 100 * results.avg_inc_acc_nme, 100 * results.forgetting_cnn,
@@ -63,8 +78,10 @@ struct RunCommand: ParsableCommand {
 
 /// Starts or resumes a run directory.
 enum RunLauncher {
-    static func run(config: RunConfiguration, out: String, phase0From: String?, catalog: PluginCatalog,
-                    progress: RunProgress) throws -> RunResults {
+    /// Runs every phase not yet checkpointed, or only up to `stopAfterPhase` (then
+    /// the results are incomplete and the same call without it continues).
+    static func run(config: RunConfiguration, out: String, phase0From: String?, stopAfterPhase: Int? = nil,
+                    catalog: PluginCatalog, progress: RunProgress) throws -> RunResults {
         let directory = RunDirectory(url: URL(fileURLWithPath: out))
         try directory.prepare()
         let encoder = JSONEncoder()
@@ -88,7 +105,7 @@ enum RunLauncher {
         directory.log(["event": "start", "threads": Parallel.threads, "blas_core": BLAS.coreName])
         let results: RunResults
         do {
-            results = try run.run()
+            results = try run.run(stopAfterPhase: stopAfterPhase)
         } catch let error as RunError {
             switch error {
             case let .interrupted(sig, phase, epoch, batch):
@@ -99,6 +116,10 @@ enum RunLauncher {
                 directory.log(["event": "failed", "message": error.description])
             }
             throw error
+        }
+        guard results.complete else {
+            directory.log(["event": "stopped", "after_phase": results.phases.count - 1])
+            return results
         }
         directory.log(["event": "finished", "avg_inc_acc_cnn": results.avg_inc_acc_cnn, "avg_inc_acc_nme": results.avg_inc_acc_nme])
         return results

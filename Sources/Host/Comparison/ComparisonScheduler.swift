@@ -4,61 +4,30 @@ import Foundation
 /// Runs the arms of a comparison, each as its own `cil run` process (a crashing
 /// plugin fails its arm, not the comparison), up to `jobs` at a time. Arms of one
 /// baseline and seed share phase 0: the first arm trains it, the others start from
-/// its checkpoint (`--phase0-from`) once it exists.
+/// its checkpoint (`--phase0-from`) once it exists. The first arms are started
+/// before the others, so that no slot waits for a phase 0 that has not begun.
 struct ComparisonScheduler {
-    let experiment: Experiment
-    let directory: URL
+    let plan: ComparisonPlan
     let jobs: Int
-    let pluginDirs: [String]
-    let extraArguments: [String]
 
-    struct Job {
-        var run: ComparisonRun
-        var arguments: [String]
-        var first: Bool
-        var groupKey: String
-    }
-
-    /// The run directory of one arm.
-    func runDirectory(baseline: String, arm: String, seed: Int) -> URL {
-        directory.appendingPathComponent("runs").appendingPathComponent("\(baseline)-\(arm)-seed\(seed)")
-    }
-
-    func plannedJobs() -> [Job] {
-        var out: [Job] = []
-        for baseline in experiment.baselines {
-            for seed in experiment.seeds {
-                for (i, arm) in experiment.arms.enumerated() {
-                    let dir = runDirectory(baseline: baseline, arm: arm.name, seed: seed)
-                    var args = ["run"] + RunArguments.make(experiment.common + arm.options)
-                        + ["--baseline=\(baseline)", "--seed=\(seed)", "--out=\(dir.path)"] + extraArguments
-                        + (experiment.baselineOptions[baseline] ?? []).map { "--baseline-option=\($0.0)=\($0.1)" }
-                    for d in pluginDirs { args.append("--plugin-dir=\(d)") }
-                    out.append(Job(run: ComparisonRun(baseline: baseline, arm: arm.name, seed: seed, directory: dir.path),
-                                   arguments: args, first: i == 0, groupKey: "\(baseline)/\(seed)"))
-                }
-            }
-        }
-        return out
-    }
+    typealias Job = ComparisonPlan.Cell
 
     /// Runs every job; returns the runs with their results or failures.
     func run(log: (String) -> Void) throws -> [ComparisonRun] {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var pending = plannedJobs()
+        // Arms that train a phase 0 start first: every other arm waits for one.
+        let cells = plan.cells()
+        var pending = cells.filter(\.first) + cells.filter { !$0.first }
         var running: [(job: Job, process: Process, log: URL)] = []
         var finished: [ComparisonRun] = []
         var firstDone: [String: Bool] = [:]
         let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(jobs, 1))
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("runs"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: plan.directory.appendingPathComponent("runs"), withIntermediateDirectories: true)
 
+        /// The group's phase-0 source once its checkpoint exists.
         func phaseZeroReady(_ job: Job) -> URL? {
-            guard let first = pending.first(where: { $0.groupKey == job.groupKey && $0.first })?.run.directory
-                    ?? running.first(where: { $0.job.groupKey == job.groupKey && $0.job.first })?.job.run.directory
-                    ?? finished.first(where: { "\($0.baseline)/\($0.seed)" == job.groupKey && $0.arm == experiment.arms[0].name })?.directory
-            else { return nil }
-            let ckpt = URL(fileURLWithPath: first).appendingPathComponent("checkpoints/phase-0.ckpt")
-            return FileManager.default.fileExists(atPath: ckpt.path) ? URL(fileURLWithPath: first) : nil
+            guard let first = plan.phaseZeroSource(for: job) else { return nil }
+            return FileManager.default.fileExists(atPath: ComparisonPlan.phaseZeroCheckpoint(of: first.path).path) ? first : nil
         }
 
         while !pending.isEmpty || !running.isEmpty {
@@ -127,8 +96,5 @@ struct ComparisonScheduler {
         return "\(how); log \(log.path): \(lines.suffix(3).joined(separator: " | "))"
     }
 
-    static func loadResults(_ directory: String) -> RunResults? {
-        guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent("results.json")) else { return nil }
-        return try? JSONDecoder().decode(RunResults.self, from: data)
-    }
+    static func loadResults(_ directory: String) -> RunResults? { ComparisonPlan.loadResults(directory) }
 }

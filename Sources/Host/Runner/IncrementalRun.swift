@@ -134,8 +134,9 @@ final class IncrementalRun {
 
     // MARK: - The loop
 
-    /// Runs (or resumes) every phase; returns the results.
-    func run() throws -> RunResults {
+    /// Runs (or resumes) every phase, or only up to phase `stopAfterPhase`;
+    /// returns the results (incomplete when it stopped early).
+    func run(stopAfterPhase: Int? = nil) throws -> RunResults {
         var network: AggregatedNetwork
         var memory = ExemplarMemory()
         var results: [PhaseResult] = []
@@ -159,7 +160,8 @@ final class IncrementalRun {
         } else {
             network = try makeNetwork()
         }
-        for p in start..<phaseCount {
+        let end = min(phaseCount, (stopAfterPhase ?? phaseCount) + 1)
+        for p in start..<max(start, end) {
             try Interruption.check(phase: p, epoch: 0, batch: 0)
             let t0 = Date()
             let old: AggregatedNetwork? = p == 0 ? nil : network.frozenCopy()

@@ -1,0 +1,73 @@
+import Foundation
+
+/// The cells of a comparison (baselines × seeds × arms) and the `cil run` command
+/// of each: one plan for the local scheduler and for Slurm job arrays alike.
+///
+/// Arms of one baseline and seed form a group that shares phase 0: the group's
+/// first arm trains it in its own run directory, every other arm starts from it
+/// (`--phase0-from` that directory, see `phaseZeroSource`).
+struct ComparisonPlan {
+    let experiment: Experiment
+    /// The comparison directory (absolute); runs go to `runs/BASELINE-ARM-seedN`.
+    let directory: URL
+    let pluginDirs: [String]
+    /// `cil run` options given after `--`, shared by every run.
+    let extraArguments: [String]
+
+    /// One cell of the grid: a run directory and the arguments of `cil run`
+    /// (without the executable, `--phase0-from` and `--threads`).
+    struct Cell {
+        var run: ComparisonRun
+        var arguments: [String]
+        /// Whether this is its group's first arm (the one that trains phase 0).
+        var first: Bool
+        var groupKey: String
+    }
+
+    /// The run directory of one arm.
+    func runDirectory(baseline: String, arm: String, seed: Int) -> URL {
+        directory.appendingPathComponent("runs").appendingPathComponent("\(baseline)-\(arm)-seed\(seed)")
+    }
+
+    /// Every cell, by baseline, then seed, then arm in the experiment's order.
+    func cells() -> [Cell] {
+        var out: [Cell] = []
+        for baseline in experiment.baselines {
+            for seed in experiment.seeds {
+                for (i, arm) in experiment.arms.enumerated() {
+                    let dir = runDirectory(baseline: baseline, arm: arm.name, seed: seed)
+                    var args = ["run"] + RunArguments.make(experiment.common + arm.options)
+                        + ["--baseline=\(baseline)", "--seed=\(seed)", "--out=\(dir.path)"] + extraArguments
+                        + (experiment.baselineOptions[baseline] ?? []).map { "--baseline-option=\($0.0)=\($0.1)" }
+                    for d in pluginDirs { args.append("--plugin-dir=\(d)") }
+                    out.append(Cell(run: ComparisonRun(baseline: baseline, arm: arm.name, seed: seed, directory: dir.path),
+                                    arguments: args, first: i == 0, groupKey: "\(baseline)/\(seed)"))
+                }
+            }
+        }
+        return out
+    }
+
+    /// The run directory that trains phase 0 for `cell`'s group (its first arm);
+    /// nil for the first arm itself.
+    func phaseZeroSource(for cell: Cell) -> URL? {
+        guard !cell.first, let arm = experiment.arms.first else { return nil }
+        return runDirectory(baseline: cell.run.baseline, arm: arm.name, seed: cell.run.seed)
+    }
+
+    /// The phase-0 checkpoint of a run directory.
+    static func phaseZeroCheckpoint(of runDirectory: String) -> URL {
+        URL(fileURLWithPath: runDirectory).appendingPathComponent("checkpoints/phase-0.ckpt")
+    }
+
+    /// The results of a run directory, if it wrote any.
+    static func loadResults(_ directory: String) -> RunResults? {
+        guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent("results.json")) else { return nil }
+        return try? JSONDecoder().decode(RunResults.self, from: data)
+    }
+
+    /// Whether a run directory holds complete results (every phase finished).
+    static func isFinished(_ directory: String) -> Bool {
+        loadResults(directory)?.complete == true
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+
+/// `cil compare --slurm`: hands a comparison's unfinished cells to Slurm as two
+/// job arrays written into `DIR/slurm/`:
+///
+/// - `phase0.sbatch`: one task per baseline and seed whose shared phase 0 is not
+///   trained yet: the group's first arm with `cil run --stop-after-phase=0`;
+/// - `arms.sbatch`: one task per unfinished cell (arm and seed), each `cil run` on
+///   its own run directory (other arms with `--phase0-from` the first arm's),
+///   submitted with `--dependency=afterok:<phase-0 job>` when there is one.
+///
+/// Finished cells (complete results.json) are skipped, so resubmitting the same
+/// grid submits only what is missing; an interrupted cell resumes after its last
+/// finished phase. `submit.sh` holds the same sbatch calls; job ids go to `jobs.json`.
+struct SlurmSubmission {
+    let plan: ComparisonPlan
+    let resources: SlurmResources
+    /// Absolute path of the `cil` executable the tasks run.
+    let executable: String
+    /// Only write the scripts (and the record), submit nothing.
+    let dryRun: Bool
+
+    struct Outcome {
+        var phaseZeroJob: String?
+        var armsJob: String?
+        var phaseZeroTasks: Int
+        var armTasks: Int
+        var finishedCells: Int
+        var scripts: [String]
+    }
+
+    var slurmDirectory: URL { plan.directory.appendingPathComponent("slurm") }
+    var logDirectory: URL { slurmDirectory.appendingPathComponent("logs") }
+
+    /// The phase-0 and arm arrays for the cells not finished yet (nil when empty).
+    func arrays() -> (phaseZero: SlurmJobArray?, arms: SlurmJobArray?, finished: Int) {
+        let cells = plan.cells()
+        let open = cells.filter { !ComparisonPlan.isFinished($0.run.directory) }
+        var phaseZero: [SlurmJobArray.Task] = []
+        for cell in cells where cell.first && open.contains(where: { $0.groupKey == cell.groupKey })
+            && !FileManager.default.fileExists(atPath: ComparisonPlan.phaseZeroCheckpoint(of: cell.run.directory).path) {
+            phaseZero.append(.init(run: cell.run, arguments: cell.arguments + ["--stop-after-phase=0"]))
+        }
+        let arms = open.map { cell in
+            SlurmJobArray.Task(run: cell.run, arguments: cell.arguments + (plan.phaseZeroSource(for: cell).map { ["--phase0-from=\($0.path)"] } ?? []))
+        }
+        func array(_ name: String, _ purpose: String, _ tasks: [SlurmJobArray.Task], kill: Bool) -> SlurmJobArray? {
+            tasks.isEmpty ? nil : SlurmJobArray(name: name, purpose: purpose, executable: executable, tasks: tasks,
+                                                logDirectory: logDirectory, workingDirectory: FileManager.default.currentDirectoryPath,
+                                                resources: resources, killOnInvalidDependency: kill)
+        }
+        return (array("cil-phase0", "the shared phase 0 of each baseline and seed (\(plan.directory.path))", phaseZero, kill: false),
+                array("cil-arms", "every unfinished arm and seed (\(plan.directory.path))", arms, kill: !phaseZero.isEmpty),
+                cells.count - open.count)
+    }
+
+    /// Writes the scripts and the record; submits them unless `dryRun`.
+    func submit(log: (String) -> Void) throws -> Outcome {
+        try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: plan.directory.appendingPathComponent("runs"), withIntermediateDirectories: true)
+        var record = (try? SlurmRecord.load(from: plan.directory))
+            ?? SlurmRecord(arm_order: [], cells: [], log_directory: logDirectory.path)
+        record.arm_order = plan.experiment.arms.map(\.name)
+        record.log_directory = logDirectory.path
+        record.cells = plan.cells().map { cell in
+            SlurmRecord.Cell(baseline: cell.run.baseline, arm: cell.run.arm, seed: cell.run.seed, directory: cell.run.directory,
+                             phase0_directory: (plan.phaseZeroSource(for: cell)?.path) ?? cell.run.directory)
+        }
+        if !dryRun {
+            let previous = record.submissions.filter { !$0.dry_run }.flatMap { [$0.phase0?.job_id, $0.arms?.job_id].compactMap { $0 } }
+            let active = SlurmTools.active(previous)
+            guard active.isEmpty else {
+                throw SlurmError.busy("jobs \(active.joined(separator: ", ")) of \(plan.directory.path) are still pending or running; "
+                    + "wait for them (or scancel them) before resubmitting, so that no cell runs twice")
+            }
+        }
+
+        let (phaseZero, arms, finished) = arrays()
+        var outcome = Outcome(phaseZeroTasks: phaseZero?.tasks.count ?? 0, armTasks: arms?.tasks.count ?? 0,
+                              finishedCells: finished, scripts: [])
+        guard let arms else {
+            log("every cell of \(plan.directory.path) is finished; nothing to submit")
+            try record.write(to: plan.directory)
+            return outcome
+        }
+        let phaseZeroURL = slurmDirectory.appendingPathComponent("phase0.sbatch")
+        let armsURL = slurmDirectory.appendingPathComponent("arms.sbatch")
+        let submitURL = slurmDirectory.appendingPathComponent("submit.sh")
+        if let phaseZero {
+            try writeAtomically(Data(phaseZero.script.utf8), to: phaseZeroURL)
+        } else {
+            try? FileManager.default.removeItem(at: phaseZeroURL)
+        }
+        try writeAtomically(Data(arms.script.utf8), to: armsURL)
+        try writeAtomically(Data(SlurmSubmitScript.text(phaseZeroScript: phaseZero == nil ? nil : phaseZeroURL.path, armsScript: armsURL.path).utf8), to: submitURL)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: submitURL.path)
+        outcome.scripts = (phaseZero == nil ? [] : [phaseZeroURL.path]) + [armsURL.path, submitURL.path]
+
+        var submission = SlurmRecord.Submission(
+            time: ISO8601DateFormatter().string(from: Date()), dry_run: dryRun,
+            phase0: phaseZero.map { SlurmRecord.JobArray(job_id: nil, script: phaseZeroURL.path, tasks: $0.tasks.map(\.run.directory)) },
+            arms: SlurmRecord.JobArray(job_id: nil, script: armsURL.path, tasks: arms.tasks.map(\.run.directory)))
+        if dryRun {
+            record.submissions.append(submission)
+            try record.write(to: plan.directory)
+            log("dry run: wrote \(outcome.scripts.joined(separator: ", ")) (\(outcome.phaseZeroTasks) phase-0 tasks, \(outcome.armTasks) arm tasks, \(finished) finished cells skipped); submit with \(submitURL.path)")
+            return outcome
+        }
+        defer {
+            // Whatever was submitted is recorded, even when a later sbatch fails.
+            if submission.phase0?.job_id != nil || submission.arms?.job_id != nil {
+                record.submissions.append(submission)
+                try? record.write(to: plan.directory)
+            }
+        }
+        if phaseZero != nil {
+            let id = try SlurmTools.submit(script: phaseZeroURL.path, dependency: nil)
+            submission.phase0?.job_id = id
+            outcome.phaseZeroJob = id
+            log("submitted job \(id): phase 0 of \(outcome.phaseZeroTasks) baseline/seed groups (\(phaseZeroURL.path))")
+        }
+        let id = try SlurmTools.submit(script: armsURL.path, dependency: outcome.phaseZeroJob.map { "afterok:\($0)" })
+        submission.arms?.job_id = id
+        outcome.armsJob = id
+        log("submitted job \(id): \(outcome.armTasks) arm tasks\(outcome.phaseZeroJob.map { ", after job \($0) (afterok)" } ?? "") (\(armsURL.path)); \(finished) finished cells skipped")
+        return outcome
+    }
+}
