@@ -18,9 +18,9 @@ public enum UntrustedInputs {
     /// runs; returns their `cil run` argument lists.
     public static func experiment(_ text: String, path: String) throws -> [[String]] {
         let experiment = try Experiment.parse(text, file: path)
-        let scheduler = ComparisonScheduler(experiment: experiment, directory: URL(fileURLWithPath: "/nonexistent"),
-                                            jobs: 1, pluginDirs: [], extraArguments: [])
-        return scheduler.plannedJobs().map(\.arguments)
+        let plan = ComparisonPlan(experiment: experiment, directory: URL(fileURLWithPath: "/nonexistent"),
+                                  pluginDirs: [], extraArguments: [])
+        return plan.cells().map(\.arguments)
     }
 
     /// The encoded checkpoint format's checksum: SHA-256 of everything before it.
