@@ -14,6 +14,13 @@ struct BenchCommandTests {
         }
         #expect((report["images_per_second"] as? Double ?? 0) > 0)
         #expect(report["batch"] as? Int == 4)
+        // ResNet-32 on 32×32 inputs, 100 classes: 69,130,496 multiply-adds forward
+        // (stem 442,368; three stages of 23,592,960 / 22,544,384 / 22,544,384; head
+        // 6,400); a training step is 2·(3·forward − stem) FLOPs.
+        #expect(abs((report["gflop_per_training_image"] as? Double ?? 0) - 0.41389824) < 1e-8)
+        #expect(abs((report["gflop_per_eval_image"] as? Double ?? 0) - 0.138260992) < 1e-9)
+        let peak = report["sgemm_peak_gflops"] as? Double ?? 0, fraction = report["fraction_of_sgemm_peak"] as? Double ?? -1
+        #expect(peak > 0 && fraction > 0, "sgemm peak \(peak), fraction \(fraction)")
     }
 
     @Test func dualModeRunsTheMANetsNetwork() throws {

@@ -93,11 +93,16 @@ struct BenchCommand: ParsableCommand {
         }
         let trainRate = Double(batch) / median(trainTimes)
         let evalRate = Double(batch) / median(evalTimes)
+        let flops = ResNetFLOPs.cifar(blocksPerStage: 5, classes: classes, dual: mode == .dual)
+        let peak = SGEMMPeak.measure()
+        let achieved = trainRate * flops.trainingStep / 1e9
         let result: [String: Any] = [
             "model": model, "branch_mode": branchMode, "batch": batch, "threads": threads,
             "steps": steps, "images_per_second": trainRate, "eval_images_per_second": evalRate,
             "peak_rss_bytes": peakResidentBytes(), "blas_core": BLAS.coreName,
-            "blas_core_source": BLAS.coreSource,
+            "blas_core_source": BLAS.coreSource, "direct_conv_vector_width": DirectConv3x3.enabled ? DirectConv3x3.vectorWidth : 0,
+            "gflop_per_training_image": flops.trainingStep / 1e9, "gflop_per_eval_image": flops.forward / 1e9,
+            "train_gflops": achieved, "sgemm_peak_gflops": peak, "fraction_of_sgemm_peak": achieved / peak,
         ]
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
@@ -107,6 +112,8 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "train step: %.1f images/s (median of %d steps)", trainRate, steps))
             print(String(format: "evaluation: %.1f images/s (no-grad forward)", evalRate))
             print(String(format: "peak resident memory: %.0f MiB", Double(peakResidentBytes()) / 1_048_576))
+            print(String(format: "work: %.3f GFLOP per training image; %.1f GFLOP/s achieved = %.0f%% of the sgemm peak (%.1f GFLOP/s, %d threads)",
+                         flops.trainingStep / 1e9, achieved, 100 * achieved / peak, peak, threads))
         }
     }
 }
@@ -122,4 +129,50 @@ func peakResidentBytes() -> Int {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return usage.ru_maxrss * 1024
+}
+
+/// Floating-point work of a CIFAR ResNet (3×3 convolutions, 1×1 shortcuts, the
+/// head), counting a multiply-add as 2 FLOPs. A training step costs the forward pass
+/// plus two of the same size backward (input and weight gradients), except that the
+/// stem has no input gradient. Dual: the MANets network, whose levels run twice.
+struct ResNetFLOPs {
+    let forward: Double
+    let trainingStep: Double
+
+    static func cifar(blocksPerStage n: Int, classes: Int, dual: Bool) -> ResNetFLOPs {
+        let stem = 3.0 * 16 * 9 * 32 * 32
+        var levels = 0.0
+        for (i, (width, side)) in [(16, 32), (32, 16), (64, 8)].enumerated() {
+            let pixels = Double(side * side), inWidth = i == 0 ? 16 : width / 2
+            levels += Double(width * inWidth * 9) * pixels                    // first conv (stride 2 after stage 1)
+            levels += Double(2 * n - 1) * Double(width * width * 9) * pixels  // the other convs
+            if i > 0 { levels += Double(width * inWidth) * pixels }           // 1×1 shortcut
+        }
+        let head = 64.0 * Double(classes)
+        let macs = stem + (dual ? 2 : 1) * levels + head
+        return ResNetFLOPs(forward: 2 * macs, trainingStep: 2 * (3 * macs - stem))
+    }
+}
+
+/// The machine's sgemm rate on the engine's threads: the median of five
+/// 1024×1024×1024 products through `BLAS.sgemm` (blocks split over the threads).
+enum SGEMMPeak {
+    static func measure(size: Int = 1024) -> Double {
+        let a = [Float](repeating: 0.5, count: size * size), b = [Float](repeating: 0.25, count: size * size)
+        var c = [Float](repeating: 0, count: size * size)
+        var times: [Double] = []
+        for _ in 0..<6 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    c.withUnsafeMutableBufferPointer { cp in
+                        BLAS.sgemm(m: size, n: size, k: size, a: ap.baseAddress!, lda: size, b: bp.baseAddress!, ldb: size,
+                                   c: cp.baseAddress!, ldc: size)
+                    }
+                }
+            }
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return 2 * Double(size * size * size) / median(Array(times.dropFirst())) / 1e9
+    }
 }
