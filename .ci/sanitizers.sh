@@ -4,8 +4,7 @@
 # the SDK package and every plugin instrumented too) running a subset: the engine
 # (its parallel kernels), the data layer (readers, batch loader, decode cache), the
 # fuzz tests, and the checkpoint tests (which run the instrumented `cil`, dlopening
-# instrumented plugins). Performance tests are skipped: they measure speed, which a
-# sanitizer changes. Prints each phase's wall time.
+# instrumented plugins). Prints each phase's wall time.
 #
 #   .ci/sanitizers.sh            both
 #   .ci/sanitizers.sh address    one of them
@@ -18,7 +17,6 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
 # Fail the test process at the first race report.
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1}"
 
-skip='decodeAndTransformRate'
 declare -A filters=(
     [address]='EngineTests|DataTests|CheckpointReaderFuzzTests|ExperimentFileFuzzTests|RunReliabilityTests/corruptOrTruncatedCheckpointIsRefused|RunReliabilityTests/checkpointFromAnotherSDKOrConfigurationIsRefused'
     [thread]='EngineTests|DataTests|CheckpointReaderFuzzTests|ExperimentFileFuzzTests'
@@ -41,7 +39,7 @@ for s in "${sanitizers[@]}"; do
         exit 1
     fi
     t1=$(date +%s)
-    swift test --sanitize="$s" ${extra[$s]} --scratch-path "$scratch" --skip-build --filter "${filters[$s]}" --skip "$skip"
+    swift test --sanitize="$s" ${extra[$s]} --scratch-path "$scratch" --skip-build --filter "${filters[$s]}"
     t2=$(date +%s)
     echo "sanitizers: $s: build $((t1 - t0)) s, tests $((t2 - t1)) s"
 done

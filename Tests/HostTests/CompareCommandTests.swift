@@ -6,18 +6,7 @@ import Testing
 /// and a failing arm reported while the others finish; `cil report` re-renders.
 @Suite("cil compare", .serialized)
 struct CompareCommandTests {
-    static let experiment = """
-        # A tiny protocol: 6 classes, 2 + 2 + 2.
-        dataset: synthetic
-        num_classes: 6
-        images_per_class: 30
-        test_images_per_class: 10
-        nb_cl_fg: 2
-        nb_cl: 2
-        preset: quick
-        epochs_fg: 2
-        epochs: 1
-        batch_size: 32
+    static let experiment = TinyProtocol.yaml() + """
         baselines: [lucir]
         baseline_options:
           lucir: {K: 1}

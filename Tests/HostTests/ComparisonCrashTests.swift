@@ -8,17 +8,7 @@ import Testing
 @Suite("cil compare: a crashing plugin", .serialized)
 struct ComparisonCrashTests {
     static func experiment(crash: String) -> String {
-        """
-        dataset: synthetic
-        num_classes: 6
-        images_per_class: 30
-        test_images_per_class: 10
-        nb_cl_fg: 2
-        nb_cl: 2
-        preset: quick
-        epochs_fg: 1
-        epochs: 1
-        batch_size: 32
+        TinyProtocol.yaml(epochsFirst: 1) + """
         baselines: [crashing-fixture, icarl]
         baseline_options:
           crashing-fixture: {crash: \(crash), crash-phase: 1}

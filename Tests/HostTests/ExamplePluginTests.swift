@@ -61,18 +61,7 @@ struct ExamplePluginTests {
         #expect(functions.count == 1 && functions.first?["name"] as? String == "entropy", "\(functions)")
     }
 
-    static let experiment = """
-        # A tiny protocol: 6 classes, 2 + 2 + 2.
-        dataset: synthetic
-        num_classes: 6
-        images_per_class: 30
-        test_images_per_class: 10
-        nb_cl_fg: 2
-        nb_cl: 2
-        preset: quick
-        epochs_fg: 2
-        epochs: 1
-        batch_size: 32
+    static let experiment = TinyProtocol.yaml() + """
         baselines: [wa]
         arms:
           plain:   {branch_mode: single, branch_1: free}

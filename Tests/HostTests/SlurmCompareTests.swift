@@ -10,17 +10,7 @@ struct SlurmCompareTests {
     /// A tiny protocol (6 classes, 2 + 2 + 2, one epoch per phase): seconds per run.
     static func experiment(arms: String = "plain:  {branch_mode: single, branch_1: free}\n  manets: {branch_mode: dual, branch_1: ss, branch_2: free}",
                            seeds: String = "[1993, 7]", classes: Int = 6, epochs: Int = 1) -> String {
-        """
-        dataset: synthetic
-        num_classes: \(classes)
-        images_per_class: 30
-        test_images_per_class: 10
-        nb_cl_fg: 2
-        nb_cl: 2
-        preset: quick
-        epochs_fg: 2
-        epochs: \(epochs)
-        batch_size: 32
+        TinyProtocol.yaml(classes: classes, epochs: epochs) + """
         baselines: [lucir]
         arms:
           \(arms)

@@ -154,7 +154,11 @@ struct CompareCommand: ParsableCommand {
             return
         }
         let scheduler = ComparisonScheduler(plan: plan, jobs: jobs)
-        let runs = try scheduler.run(log: log)
+        // Report in the experiment's order (baselines as listed), not in finishing order.
+        let order = experiment.baselines
+        let runs = try scheduler.run(log: log).sorted {
+            (order.firstIndex(of: $0.baseline) ?? order.count, $0.seed) < (order.firstIndex(of: $1.baseline) ?? order.count, $1.seed)
+        }
         let report = ComparisonReport(runs: runs, armOrder: experiment.arms.map(\.name))
         try report.write(to: directory)
         print(report.markdown)
