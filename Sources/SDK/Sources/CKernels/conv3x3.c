@@ -44,42 +44,55 @@ typedef void (*planes_fn)(const float *, int, long, int, const float *, int, flo
 typedef void (*dw_fn)(const float *, int, long, int, int, int, const float *, int, float *);
 typedef void (*dwq_fn)(const float *, int, long, int, const float *, long, int, float *);
 
-static int chosen_width = 0;
-static planes_fn chosen_planes = 0;
-static dw_fn chosen_dw = 0;
-static dwq_fn chosen_dwq = 0;
+/* One vector width's kernels. The set in use is one atomic pointer, so that a call
+ * always sees a consistent set, even while a test switches widths. */
+struct kernel_set {
+    int width;
+    planes_fn planes;
+    dw_fn dw;
+    dwq_fn dwq;
+};
+static const struct kernel_set avx512_set = {16, conv_planes_avx512, dw_planes_avx512, dwq_planes_avx512};
+static const struct kernel_set avx2_set = {8, conv_planes_avx2, dw_planes_avx2, dwq_planes_avx2};
+static const struct kernel_set generic_set = {4, conv_planes_generic, dw_planes_generic, dwq_planes_generic};
+static const struct kernel_set *chosen_set = 0;
 
-static void choose(void) {
-    if (chosen_planes) return;
+/* The kernels of `width` if this CPU runs them, else NULL. */
+static const struct kernel_set *set_for(int width) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) {
-        chosen_planes = conv_planes_avx512; chosen_dw = dw_planes_avx512; chosen_dwq = dwq_planes_avx512; chosen_width = 16;
-    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        chosen_planes = conv_planes_avx2; chosen_dw = dw_planes_avx2; chosen_dwq = dwq_planes_avx2; chosen_width = 8;
-    } else {
-        chosen_planes = conv_planes_generic; chosen_dw = dw_planes_generic; chosen_dwq = dwq_planes_generic; chosen_width = 4;
-    }
+    if (width == 16 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) return &avx512_set;
+    if (width == 8 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &avx2_set;
+    if (width == 4) return &generic_set;
+    return 0;
+}
+
+/* The set in use; the widest this CPU runs unless a test chose another. */
+static const struct kernel_set *kernels(void) {
+    const struct kernel_set *k = __atomic_load_n(&chosen_set, __ATOMIC_ACQUIRE);
+    if (k) return k;
+    k = set_for(16);
+    if (!k) k = set_for(8);
+    if (!k) k = &generic_set;
+    const struct kernel_set *expected = 0;
+    if (!__atomic_compare_exchange_n(&chosen_set, &expected, k, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return expected;
+    return k;
+}
+
+/* The set of `width` (as returned by cil_conv3x3_vector_width), else the one in use. */
+static const struct kernel_set *kernels_of(int width) {
+    const struct kernel_set *k = set_for(width);
+    return k ? k : kernels();
 }
 
 int cil_conv3x3_use_width(int width) {
-    choose();
-    __builtin_cpu_init();
-    if (width == 16 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) {
-        chosen_planes = conv_planes_avx512; chosen_dw = dw_planes_avx512; chosen_dwq = dwq_planes_avx512;
-    } else if (width == 8 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        chosen_planes = conv_planes_avx2; chosen_dw = dw_planes_avx2; chosen_dwq = dwq_planes_avx2;
-    } else if (width == 4) {
-        chosen_planes = conv_planes_generic; chosen_dw = dw_planes_generic; chosen_dwq = dwq_planes_generic;
-    } else {
-        return 0;
-    }
-    chosen_width = width;
+    const struct kernel_set *k = set_for(width);
+    if (!k) return 0;
+    __atomic_store_n(&chosen_set, k, __ATOMIC_RELEASE);
     return 1;
 }
 
 int cil_conv3x3_vector_width(void) {
-    choose();
-    return chosen_width;
+    return kernels()->width;
 }
 
 static long qpad_of(int H, int W) {
@@ -129,14 +142,14 @@ static void pad_planes(const float *x, int C, int H, int W, float *xp) {
     if (total > C * plane) memset(xp + C * plane, 0, sizeof(float) * (size_t)(total - C * plane));
 }
 
-void cil_conv3x3_image(const float *x, int C, int H, int W, const float *wpacked, int O,
+void cil_conv3x3_image(int width, const float *x, int C, int H, int W, const float *wpacked, int O,
                        float *y, float *work) {
-    choose();
+    const struct kernel_set *k = kernels_of(width);
     const int pitch = W + 2;
     const long plane = (long)(H + 2) * pitch, qpad = qpad_of(H, W);
     float *xp = work, *out = work + planes_floats(C, H, W);
     pad_planes(x, C, H, W, xp);
-    chosen_planes(xp, C, plane, pitch, wpacked, O, out, qpad);
+    k->planes(xp, C, plane, pitch, wpacked, O, out, qpad);
     for (int o = 0; o < O; o++)
         for (int i = 0; i < H; i++)
             memcpy(y + ((long)o * H + i) * W, out + o * qpad + (long)i * pitch, sizeof(float) * (size_t)W);
@@ -146,9 +159,8 @@ void cil_conv3x3_image(const float *x, int C, int H, int W, const float *wpacked
  * channel-vector tiles (which need O to be a multiple of the vector width). */
 static int positions_path(int H, int W) { return (long)H * (W + 2) >= 512; }
 
-int cil_conv3x3_weight_grad_supported(int O, int H, int W) {
-    choose();
-    return positions_path(H, W) || O % chosen_width == 0;
+int cil_conv3x3_weight_grad_supported(int width, int O, int H, int W) {
+    return positions_path(H, W) || O % kernels_of(width)->width == 0;
 }
 
 long cil_conv3x3_weight_grad_workspace(int C, int O, int H, int W) {
@@ -156,9 +168,9 @@ long cil_conv3x3_weight_grad_workspace(int C, int O, int H, int W) {
     return planes_floats(C, H, W) + dy;
 }
 
-void cil_conv3x3_weight_grad_image(const float *x, const float *gy, int C, int H, int W, int O,
+void cil_conv3x3_weight_grad_image(int width, const float *x, const float *gy, int C, int H, int W, int O,
                                    float *dwpacked, float *work) {
-    choose();
+    const struct kernel_set *k = kernels_of(width);
     const int pitch = W + 2;
     const long plane = (long)(H + 2) * pitch, P = (long)H * W;
     float *xp = work, *gyt = work + planes_floats(C, H, W);
@@ -171,7 +183,7 @@ void cil_conv3x3_weight_grad_image(const float *x, const float *gy, int C, int H
         for (int o = 0; o < O; o++)
             for (int i = 0; i < H; i++)
                 memcpy(gyp + o * qpad + (long)i * pitch, gy + ((long)o * H + i) * W, sizeof(float) * (size_t)W);
-        chosen_dwq(xp, C, plane, pitch, gyp, qpad, O, dwpacked);
+        k->dwq(xp, C, plane, pitch, gyp, qpad, O, dwpacked);
         return;
     }
     /* dY [O, P] -> [P, O], in blocks of 16 positions (reads and writes stay in cache). */
@@ -180,7 +192,7 @@ void cil_conv3x3_weight_grad_image(const float *x, const float *gy, int C, int H
         for (int o = 0; o < O; o++)
             for (long p = p0; p < p1; p++) gyt[p * O + o] = gy[o * P + p];
     }
-    chosen_dw(xp, C, plane, pitch, H, W, gyt, O, dwpacked);
+    k->dw(xp, C, plane, pitch, H, W, gyt, O, dwpacked);
 }
 
 void cil_conv3x3_unpack_weights(const float *wpacked, int O, int C, float *w) {

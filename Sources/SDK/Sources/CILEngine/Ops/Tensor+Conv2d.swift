@@ -25,13 +25,15 @@ extension Tensor {
         let inImage = g.channels * g.height * g.width, outImage = O * P
         let pointwise = g.kernelH == 1 && g.kernelW == 1 && stride == 1 && padding == 0
         let direct = DirectConv3x3.applies(to: g)
+        // One kernel width for the whole op, forward and backward (see cil_kernels.h).
+        let width = DirectConv3x3.vectorWidth
         let outShape = [g.batch, O, g.outH, g.outW]
 
         let y = TensorStorage(uninitializedCount: g.batch * outImage)
         let xp = UncheckedBox(x.storage.pointer), wp = UncheckedBox(weight.storage.pointer), yp = UncheckedBox(y.pointer)
         if direct {
-            DirectConv3x3.run(g, input: x.storage.pointer, inputChannels: g.channels, weight: weight.storage.pointer,
-                              outputChannels: O, transposed: false, output: y.pointer)
+            DirectConv3x3.run(g, width: width, input: x.storage.pointer, inputChannels: g.channels,
+                              weight: weight.storage.pointer, outputChannels: O, transposed: false, output: y.pointer)
         } else {
             Parallel.forChunks(g.batch) { images in
                 let col = pointwise ? nil : TensorStorage(uninitializedCount: K * P)
@@ -50,13 +52,14 @@ extension Tensor {
             let gx = needX ? Tensor(uninitializedShape: x.shape) : nil
             if direct, let gx {
                 // dx = conv3x3(gy) with the weights transposed and flipped.
-                DirectConv3x3.run(g, input: grad.storage.pointer, inputChannels: O, weight: weight.storage.pointer,
-                                  outputChannels: g.channels, transposed: true, output: gx.storage.pointer)
+                DirectConv3x3.run(g, width: width, input: grad.storage.pointer, inputChannels: O,
+                                  weight: weight.storage.pointer, outputChannels: g.channels, transposed: true,
+                                  output: gx.storage.pointer)
             }
             let gxp = UncheckedBox(direct ? nil : gx?.storage.pointer)
-            if needW && direct && DirectConv3x3.weightGradientSupported(g, outputChannels: O) {
-                let gw = DirectConv3x3.weightGradient(g, input: x.storage.pointer, outputGradient: grad.storage.pointer,
-                                                      outputChannels: O)
+            if needW && direct && DirectConv3x3.weightGradientSupported(g, width: width, outputChannels: O) {
+                let gw = DirectConv3x3.weightGradient(g, width: width, input: x.storage.pointer,
+                                                      outputGradient: grad.storage.pointer, outputChannels: O)
                 return [gx, Tensor(shape: weight.shape, storage: gw)]
             }
             // One partial weight gradient per chunk of images.
@@ -113,8 +116,9 @@ public enum DirectConv3x3 {
     /// 4 (generic).
     public static var vectorWidth: Int { Int(cil_conv3x3_vector_width()) }
 
-    /// Switches to the kernel of `width` floats (16, 8 or 4); false if this CPU cannot
-    /// run it. For tests that cover every kernel; not safe while convolutions run.
+    /// Switches to the kernels of `width` floats (16, 8 or 4); false if this CPU cannot
+    /// run them. For tests that cover every kernel: a convolution already running keeps
+    /// the width it started with.
     public static func useVectorWidth(_ width: Int) -> Bool { cil_conv3x3_use_width(Int32(width)) == 1 }
 
     /// False when the environment sets `CIL_DIRECT_CONV=0`: every convolution then
@@ -130,7 +134,7 @@ public enum DirectConv3x3 {
     /// `output`: [N, outputChannels, H, W] (overwritten). `weight` is the layer's
     /// [O, C, 3, 3] tensor; `transposed` computes the input gradient (input = dY with
     /// inputChannels = O, output = dX with outputChannels = C).
-    static func run(_ g: ConvGeometry, input: UnsafePointer<Float>, inputChannels: Int,
+    static func run(_ g: ConvGeometry, width: Int, input: UnsafePointer<Float>, inputChannels: Int,
                     weight: UnsafePointer<Float>, outputChannels: Int, transposed: Bool,
                     output: UnsafeMutablePointer<Float>) {
         let H = g.height, W = g.width
@@ -149,7 +153,7 @@ public enum DirectConv3x3 {
                 let work = TensorStorage(uninitializedCount: workspace)
                 withExtendedLifetime(work) {
                     for n in images {
-                        cil_conv3x3_image(input + n * inImage, Int32(inputChannels), Int32(H), Int32(W), packed,
+                        cil_conv3x3_image(Int32(width), input + n * inImage, Int32(inputChannels), Int32(H), Int32(W), packed,
                                           Int32(outputChannels), output + n * outImage, work.pointer)
                     }
                 }
@@ -160,14 +164,14 @@ public enum DirectConv3x3 {
     /// Whether the weight-gradient kernel runs for this geometry (large images, or
     /// `outputChannels` a multiple of the vector width); otherwise the weight gradient
     /// takes the im2col + GEMM path.
-    static func weightGradientSupported(_ g: ConvGeometry, outputChannels: Int) -> Bool {
-        cil_conv3x3_weight_grad_supported(Int32(outputChannels), Int32(g.height), Int32(g.width)) == 1
+    static func weightGradientSupported(_ g: ConvGeometry, width: Int, outputChannels: Int) -> Bool {
+        cil_conv3x3_weight_grad_supported(Int32(width), Int32(outputChannels), Int32(g.height), Int32(g.width)) == 1
     }
 
     /// dW [O, C, 3, 3] = Σ_n Σ_{i,j} dY[n, o, i, j] · x[n, c, i + u − 1, j + v − 1]: one
     /// partial sum per chunk of images, added in chunk order (fixed for a thread count).
-    static func weightGradient(_ g: ConvGeometry, input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
-                               outputChannels O: Int) -> TensorStorage {
+    static func weightGradient(_ g: ConvGeometry, width: Int, input: UnsafePointer<Float>,
+                               outputGradient: UnsafePointer<Float>, outputChannels O: Int) -> TensorStorage {
         let C = g.channels, H = g.height, W = g.width, size = O * C * 9
         let workers = min(Parallel.threads, g.batch)
         let chunk = (g.batch + workers - 1) / workers
@@ -181,7 +185,7 @@ public enum DirectConv3x3 {
             let work = TensorStorage(uninitializedCount: workspace)
             withExtendedLifetime(work) {
                 for n in lo..<hi {
-                    cil_conv3x3_weight_grad_image(x + n * C * H * W, gy + n * O * H * W, Int32(C), Int32(H), Int32(W),
+                    cil_conv3x3_weight_grad_image(Int32(width), x + n * C * H * W, gy + n * O * H * W, Int32(C), Int32(H), Int32(W),
                                                   Int32(O), partials + w * size, work.pointer)
                 }
             }

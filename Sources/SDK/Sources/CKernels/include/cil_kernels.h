@@ -19,11 +19,15 @@
 extern "C" {
 #endif
 
-/* Vector width in floats of the kernel this CPU runs (16 AVX-512, 8 AVX2, 4 generic). */
+/* Vector width in floats of the kernels in use (16 AVX-512, 8 AVX2, 4 generic): the
+ * widest this CPU runs unless cil_conv3x3_use_width chose another. The kernel entry
+ * points take this width as their first argument, so that one convolution (its
+ * support check and all its calls) uses one kernel set even if a test switches
+ * widths meanwhile; a width the CPU cannot run means the set in use. */
 int cil_conv3x3_vector_width(void);
 
-/* Switches to the kernel of `width` floats (16, 8 or 4) if this CPU runs it; returns
- * 1 if it did, 0 if not. For tests: not thread-safe against running convolutions. */
+/* Switches to the kernels of `width` floats (16, 8 or 4) if this CPU runs them;
+ * returns 1 if it did, 0 if not. For tests (atomic; calls in flight keep their width). */
 int cil_conv3x3_use_width(int width);
 
 /* Floats of scratch one call of cil_conv3x3_image needs (one buffer per thread). */
@@ -38,7 +42,7 @@ void cil_conv3x3_pack_weights_transposed(const float *w, int O, int C, float *wp
 
 /* y: [O, H, W] (overwritten) = conv3x3(x: [C, H, W]) with packed weights; `work`
  * holds cil_conv3x3_workspace(C, O, H, W) floats. */
-void cil_conv3x3_image(const float *x, int C, int H, int W, const float *wpacked, int O,
+void cil_conv3x3_image(int width, const float *x, int C, int H, int W, const float *wpacked, int O,
                        float *y, float *work);
 
 /* Weight gradient of the direct kernel, for the shapes where
@@ -46,9 +50,9 @@ void cil_conv3x3_image(const float *x, int C, int H, int W, const float *wpacked
  * width): dwpacked[(c*9 + t)*O + o] += sum over the
  * image's positions of dY[o, i, j] * x[c, i + u - 1, j + v - 1] (t = 3u + v). x: [C, H,
  * W], gy: [O, H, W]; `work` holds cil_conv3x3_weight_grad_workspace(C, O, H, W) floats. */
-int cil_conv3x3_weight_grad_supported(int O, int H, int W);
+int cil_conv3x3_weight_grad_supported(int width, int O, int H, int W);
 long cil_conv3x3_weight_grad_workspace(int C, int O, int H, int W);
-void cil_conv3x3_weight_grad_image(const float *x, const float *gy, int C, int H, int W, int O,
+void cil_conv3x3_weight_grad_image(int width, const float *x, const float *gy, int C, int H, int W, int O,
                                    float *dwpacked, float *work);
 
 /* w[o, c, t] = wpacked[(c*9 + t)*O + o]: the inverse of cil_conv3x3_pack_weights. */
