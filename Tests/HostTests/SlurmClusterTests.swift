@@ -116,23 +116,9 @@ struct SlurmClusterTests {
         try Self.requireCluster()
         let dir = try SlurmCompareTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("experiment.yaml")
-        // One cell, 5 phases of 3 epochs: long enough to be cancelled between phases.
-        try Data(SlurmCompareTests.experiment(arms: "plain: {branch_mode: single, branch_1: free}", seeds: "[1993]", classes: 10, epochs: 3).utf8).write(to: file)
-        let out = dir.appendingPathComponent("cmp")
-        let submit = ["compare", file.path, "--out", out.path, "--slurm", "--time", "00:10:00"]
-        let submitted = try CommandRunner.run(submit)
-        #expect(submitted.status == 0, "\(submitted.stderr)")
-        let first = try Self.latestJobs(out)
-        let phase0 = try #require(first.phase0), arms = try #require(first.arms)
-        let run = out.appendingPathComponent("runs/lucir-plain-seed1993")
+        let (out, submit, phase0, arms, run) = try Self.submitOneCellPastPhaseOne(in: dir)
 
-        // Cancel the arm task once it finished phase 1 (phase 0 came from the phase-0 job).
-        let deadline = Date().addingTimeInterval(300)
-        while !FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/phase-1.ckpt").path), Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.2)
-        }
-        try #require(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/phase-1.ckpt").path), "phase 1 never finished")
+        // Cancel the arm task now that it finished phase 1 (phase 0 came from the phase-0 job).
         let cancel = try Self.tool("scancel", ["\(arms)_0"])
         #expect(cancel.status == 0, "\(cancel.stderr)")
         try Self.waitUntilDone([phase0, arms])
@@ -199,19 +185,7 @@ extension SlurmClusterTests {
         try Self.requireCluster()
         let dir = try SlurmCompareTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("experiment.yaml")
-        try Data(SlurmCompareTests.experiment(arms: "plain: {branch_mode: single, branch_1: free}", seeds: "[1993]", classes: 10, epochs: 3).utf8).write(to: file)
-        let out = dir.appendingPathComponent("cmp")
-        let submitted = try CommandRunner.run(["compare", file.path, "--out", out.path, "--slurm", "--time", "00:10:00"])
-        #expect(submitted.status == 0, "\(submitted.stderr)")
-        let jobs = try Self.latestJobs(out)
-        let phase0 = try #require(jobs.phase0), arms = try #require(jobs.arms)
-        let run = out.appendingPathComponent("runs/lucir-plain-seed1993")
-        let deadline = Date().addingTimeInterval(300)
-        while !FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/phase-1.ckpt").path), Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.2)
-        }
-        try #require(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/phase-1.ckpt").path), "phase 1 never finished")
+        let (out, _, phase0, arms, run) = try Self.submitOneCellPastPhaseOne(in: dir)
         let requeue = try Self.tool("scontrol", ["requeue", "\(arms)_0"])
         #expect(requeue.status == 0, "\(requeue.stderr)")
         // A requeued job waits for a begin time (about two minutes); start it now.
@@ -229,5 +203,32 @@ extension SlurmClusterTests {
         #expect(resumes.count == 2 && !resumes[1].contains("\"after_phase\":0,"), "after phase 0 (the phase-0 job), then after a later phase: \(resumes)")
         let collected = try CommandRunner.run(["compare", "--collect", out.path])
         #expect(collected.status == 0, "\(collected.stdout)")
+    }
+}
+
+extension SlurmClusterTests {
+    /// Submits one LUCIR plain cell (10 classes, 5 phases of 3 epochs: long enough to
+    /// be interrupted between phases) and waits until its arm task finished phase 1.
+    /// Returns the comparison directory, the submit command, the phase-0 and arm job
+    /// ids and the cell's run directory.
+    static func submitOneCellPastPhaseOne(in dir: URL) throws
+        -> (out: URL, submit: [String], phase0: String, arms: String, run: URL) {
+        let file = dir.appendingPathComponent("experiment.yaml")
+        try Data(SlurmCompareTests.experiment(arms: "plain: {branch_mode: single, branch_1: free}", seeds: "[1993]",
+                                              classes: 10, epochs: 3).utf8).write(to: file)
+        let out = dir.appendingPathComponent("cmp")
+        let submit = ["compare", file.path, "--out", out.path, "--slurm", "--time", "00:10:00"]
+        let submitted = try CommandRunner.run(submit)
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        let jobs = try latestJobs(out)
+        let phase0 = try #require(jobs.phase0), arms = try #require(jobs.arms)
+        let run = out.appendingPathComponent("runs/lucir-plain-seed1993")
+        let checkpoint = run.appendingPathComponent("checkpoints/phase-1.ckpt").path
+        let deadline = Date().addingTimeInterval(300)
+        while !FileManager.default.fileExists(atPath: checkpoint), Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        try #require(FileManager.default.fileExists(atPath: checkpoint), "phase 1 never finished")
+        return (out, submit, phase0, arms, run)
     }
 }
