@@ -6,9 +6,13 @@ import Testing
 /// where SPEC.md says they do.
 @Suite("Fidelity", .serialized)
 struct FidelityTests {
-    /// ../shared/data/cifar-100-binary beside the package (present in CI).
-    static let realCIFAR = PluginFixtures.packageRoot.deletingLastPathComponent()
-        .appendingPathComponent("shared/data/cifar-100-binary")
+    /// `$CIL_SHARED_DIR/data/cifar-100-binary`, else ../shared/data/cifar-100-binary
+    /// beside the package (present in CI).
+    static let realCIFAR: URL = {
+        let shared = ProcessInfo.processInfo.environment["CIL_SHARED_DIR"].map { URL(fileURLWithPath: $0) }
+            ?? PluginFixtures.packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
+        return shared.appendingPathComponent("data/cifar-100-binary")
+    }()
 
     static var realCIFARPresent: Bool {
         FileManager.default.fileExists(atPath: realCIFAR.appendingPathComponent("train.bin").path)

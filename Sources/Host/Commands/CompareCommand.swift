@@ -230,7 +230,7 @@ struct ReportCommand: ParsableCommand {
 
     /// One run directory as a comparison run; its arm is named from its branches.
     static func run(at path: String) throws -> ComparisonRun {
-        guard let results = ComparisonScheduler.loadResults(path) else {
+        guard let results = ComparisonPlan.loadResults(path) else {
             throw ValidationError("\(path) has no readable results.json (not a cil run directory, or not started)")
         }
         let c = results.config

@@ -57,12 +57,13 @@ struct ComparisonPlan {
 
     /// The phase-0 checkpoint of a run directory.
     static func phaseZeroCheckpoint(of runDirectory: String) -> URL {
-        URL(fileURLWithPath: runDirectory).appendingPathComponent("checkpoints/phase-0.ckpt")
+        RunDirectory(url: URL(fileURLWithPath: runDirectory)).checkpointURL(phase: 0)
     }
 
     /// The results of a run directory, if it wrote any.
     static func loadResults(_ directory: String) -> RunResults? {
-        guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent("results.json")) else { return nil }
+        guard let data = FileManager.default.contents(atPath: RunDirectory(url: URL(fileURLWithPath: directory)).resultsURL.path)
+        else { return nil }
         return try? JSONDecoder().decode(RunResults.self, from: data)
     }
 

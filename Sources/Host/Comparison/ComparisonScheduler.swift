@@ -16,11 +16,19 @@ struct ComparisonScheduler {
     func run(log: (String) -> Void) throws -> [ComparisonRun] {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         // Arms that train a phase 0 start first: every other arm waits for one.
-        let cells = plan.cells()
-        var pending = cells.filter(\.first) + cells.filter { !$0.first }
-        var running: [(job: Job, process: Process, log: URL)] = []
+        // A cell finished by an earlier invocation is reported, not launched again.
         var finished: [ComparisonRun] = []
         var firstDone: [String: Bool] = [:]
+        var cells: [Job] = []
+        for cell in plan.cells() {
+            guard let results = ComparisonPlan.loadResults(cell.run.directory), results.complete else { cells.append(cell); continue }
+            var run = cell.run
+            run.results = results
+            finished.append(run)
+            if cell.first { firstDone[cell.groupKey] = true }
+        }
+        var pending = cells.filter(\.first) + cells.filter { !$0.first }
+        var running: [(job: Job, process: Process, log: URL)] = []
         let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(jobs, 1))
         try FileManager.default.createDirectory(at: plan.directory.appendingPathComponent("runs"), withIntermediateDirectories: true)
 
@@ -35,13 +43,12 @@ struct ComparisonScheduler {
             var i = 0
             while running.count < jobs, i < pending.count {
                 var job = pending[i]
-                let source = job.first ? nil : phaseZeroReady(job)
+                let source = phaseZeroReady(job)
                 let mayStart = job.first || source != nil || firstDone[job.groupKey] == true
                 if !mayStart { i += 1; continue }
                 pending.remove(at: i)
-                if let source, !FileManager.default.fileExists(atPath: URL(fileURLWithPath: job.run.directory).appendingPathComponent("config.json").path) {
-                    job.arguments.append("--phase0-from=\(source.path)")
-                }
+                // `cil run` adopts it only while the run has no checkpoint of its own.
+                if let source { job.arguments.append("--phase0-from=\(source.path)") }
                 job.arguments.append("--threads=\(threads)")
                 try FileManager.default.createDirectory(atPath: job.run.directory, withIntermediateDirectories: true)
                 let logURL = URL(fileURLWithPath: job.run.directory).appendingPathComponent("log.txt")
@@ -63,12 +70,11 @@ struct ComparisonScheduler {
                 guard !entry.process.isRunning else { return false }
                 var run = entry.job.run
                 let status = entry.process.terminationStatus
+                run.results = ComparisonPlan.loadResults(run.directory)
                 if entry.process.terminationReason == .exit && status == 0 {
-                    run.results = Self.loadResults(run.directory)
                     log("finished \(run.baseline) / \(run.arm) / seed \(run.seed)")
                 } else {
                     run.failure = Self.failure(of: entry.process, baseline: run.baseline, log: entry.log)
-                    run.results = Self.loadResults(run.directory)
                     log("FAILED \(run.baseline) / \(run.arm) / seed \(run.seed): \(run.failure!)")
                 }
                 if entry.job.first { firstDone[entry.job.groupKey] = true }
@@ -95,6 +101,4 @@ struct ComparisonScheduler {
         }
         return "\(how); log \(log.path): \(lines.suffix(3).joined(separator: " | "))"
     }
-
-    static func loadResults(_ directory: String) -> RunResults? { ComparisonPlan.loadResults(directory) }
 }

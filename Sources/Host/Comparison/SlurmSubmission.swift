@@ -25,7 +25,6 @@ struct SlurmSubmission {
         var armsJob: String?
         var phaseZeroTasks: Int
         var armTasks: Int
-        var finishedCells: Int
         var scripts: [String]
     }
 
@@ -76,8 +75,7 @@ struct SlurmSubmission {
         }
 
         let (phaseZero, arms, finished) = arrays()
-        var outcome = Outcome(phaseZeroTasks: phaseZero?.tasks.count ?? 0, armTasks: arms?.tasks.count ?? 0,
-                              finishedCells: finished, scripts: [])
+        var outcome = Outcome(phaseZeroTasks: phaseZero?.tasks.count ?? 0, armTasks: arms?.tasks.count ?? 0, scripts: [])
         guard let arms else {
             log("every cell of \(plan.directory.path) is finished; nothing to submit")
             try record.write(to: plan.directory)

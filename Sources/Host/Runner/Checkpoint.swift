@@ -43,10 +43,14 @@ struct Checkpoint {
         for v in values {
             v.withUnsafeBufferPointer { data.append(Data(buffer: $0)) }
         }
+        return Self.checksummed(data)
+    }
+
+    /// `body` followed by its checksum, the format's last field: SHA-256 of everything before it.
+    static func checksummed(_ body: Data) -> Data {
         var digest = SHA256()
-        data.withUnsafeBytes { digest.update($0) }
-        data.append(contentsOf: digest.finalize())
-        return data
+        body.withUnsafeBytes { digest.update($0) }
+        return body + digest.finalize()
     }
 
     /// Reads and verifies a checkpoint file; errors name the file and the problem.

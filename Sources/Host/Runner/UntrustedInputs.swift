@@ -25,9 +25,7 @@ public enum UntrustedInputs {
 
     /// The encoded checkpoint format's checksum: SHA-256 of everything before it.
     public static func checksummed(_ body: [UInt8]) -> [UInt8] {
-        var digest = SHA256()
-        body.withUnsafeBytes { digest.update($0) }
-        return body + digest.finalize()
+        [UInt8](Checkpoint.checksummed(Data(body)))
     }
 
     /// Whether `error` is one of cil's own errors, a complete sentence for the user.

@@ -15,7 +15,7 @@ struct CIFAR100ReaderFuzzTests {
         let corpus: [[UInt8]] = [
             CIFARFixture.records([0, 99, 42]),
             CIFARFixture.records([7]),
-            Array(CIFARFixture.records([1, 2]).dropFirst()),  // a CIFAR-10-sized start
+            Array(CIFARFixture.records([1, 2]).prefix(2 * 3073)),  // the size of two CIFAR-10 records
         ]
         let path = dir.file("train.bin")
         let report = FuzzCampaign.run("cifar100-records", corpus: corpus, isClear: { $0 is DataError }) { bytes in
@@ -23,9 +23,11 @@ struct CIFAR100ReaderFuzzTests {
             let split = try CIFAR100.readSplit(path, name: "train")
             #expect(split.count == bytes.count / CIFAR100.recordBytes)
             #expect(split.labels.allSatisfy { (0 ..< CIFAR100.numClasses).contains($0) })
+            // Every image is the 3072 bytes after its record's two label bytes.
             for i in 0 ..< split.count {
-                let sum = try split.source.withImage(at: i) { view in view.pixels.reduce(0) { $0 + Int($1) } }
-                #expect(sum <= 255 * 3072)
+                let (side, pixels) = try split.source.withImage(at: i) { view in (view.width * 100 + view.height, Array(view.pixels.prefix(3072))) }
+                #expect(side == 32 * 100 + 32)
+                #expect(pixels == Array(bytes[(i * CIFAR100.recordBytes + 2) ..< ((i + 1) * CIFAR100.recordBytes)]))
             }
         }
         #expect(report.iterations > corpus.count && report.accepted > 0 && report.rejected > 0, "\(report)")

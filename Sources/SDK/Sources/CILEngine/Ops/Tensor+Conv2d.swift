@@ -97,11 +97,9 @@ extension Tensor {
             }
             var gw: Tensor?
             if needW, let partials {
-                let out = Tensor(shape: weight.shape, repeating: 0)
-                for w in 0..<workers {
-                    let src = partials.pointer + w * O * K
-                    out.withUnsafeMutableBufferPointer { d in for i in 0..<(O * K) { d[i] += src[i] } }
-                }
+                sumPartials(partials, workers: workers, size: O * K)
+                let out = Tensor(uninitializedShape: weight.shape)
+                out.storage.pointer.update(from: partials.pointer, count: O * K)
                 gw = out
             }
             return [gx, gw]
@@ -112,8 +110,8 @@ extension Tensor {
 /// The direct 3x3 stride-1 padding-1 kernel of CKernels (see `cil_kernels.h`),
 /// over a batch: weights packed once, images in parallel, one scratch per thread.
 public enum DirectConv3x3 {
-    /// Floats per vector of the kernel this CPU runs: 16 (AVX-512), 8 (AVX2 + FMA) or
-    /// 4 (generic).
+    /// Floats per vector of the kernels in use: 16 (AVX-512), 8 (AVX2 + FMA) or 4
+    /// (generic); the widest this CPU runs unless `useVectorWidth` chose another.
     public static var vectorWidth: Int { Int(cil_conv3x3_vector_width()) }
 
     /// Switches to the kernels of `width` floats (16, 8 or 4); false if this CPU cannot
@@ -190,13 +188,19 @@ public enum DirectConv3x3 {
                 }
             }
         }
-        let sum = partials.pointer
-        for w in 1..<max(workers, 1) {
-            let src = partials.pointer + w * size
-            for i in 0..<size { sum[i] += src[i] }
-        }
+        sumPartials(partials, workers: workers, size: size)
         let gw = TensorStorage(uninitializedCount: size)
-        withExtendedLifetime(partials) { cil_conv3x3_unpack_weights(sum, Int32(O), Int32(C), gw.pointer) }
+        withExtendedLifetime(partials) { cil_conv3x3_unpack_weights(partials.pointer, Int32(O), Int32(C), gw.pointer) }
         return gw
+    }
+}
+
+/// Adds the per-worker partial sums (`workers` slices of `size` floats) into the first
+/// slice, in worker order, so the result is fixed for a given thread count.
+private func sumPartials(_ partials: TensorStorage, workers: Int, size: Int) {
+    let sum = partials.pointer
+    for w in 1..<max(workers, 1) {
+        let src = partials.pointer + w * size
+        for i in 0..<size { sum[i] += src[i] }
     }
 }
