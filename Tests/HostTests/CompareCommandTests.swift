@@ -77,6 +77,8 @@ struct CompareCommandTests {
         let rerendered = try JSONSerialization.jsonObject(with: Data(contentsOf: reportDir.appendingPathComponent("comparison.json"))) as! [String: Any]
         let rerenderedArms = (rerendered["baselines"] as! [[String: Any]])[0]["arms"] as! [[String: Any]]
         #expect(Set(rerenderedArms.map { $0["name"] as! String }) == ["plain", "manets"])
+        // The experiment's first arm stays the reference (run directories sort manets first).
+        #expect(rerenderedArms.map { $0["name"] as! String } == ["plain", "manets"])
         #expect((rerendered["failures"] as! [[String: Any]]).count == 1)
     }
 

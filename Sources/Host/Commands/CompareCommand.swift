@@ -184,6 +184,9 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         var runs: [ComparisonRun] = []
         var comparisons = 0
+        // The arm order `cil compare` wrote (its first arm is the reference of the Δ
+        // columns); run directories alone list arms alphabetically.
+        var recordedArmOrder: [String] = []
         for path in directories {
             // A comparison submitted with --slurm: its recorded cells, unfinished ones with their Slurm state.
             if FileManager.default.fileExists(atPath: SlurmRecord.url(in: URL(fileURLWithPath: path)).path) {
@@ -195,6 +198,7 @@ struct ReportCommand: ParsableCommand {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: runsDir, isDirectory: &isDir), isDir.boolValue {
                 comparisons += 1
+                recordedArmOrder += Self.armOrder(ofComparison: path)
                 let names = (try? FileManager.default.contentsOfDirectory(atPath: runsDir))?.sorted() ?? []
                 for name in names {
                     let runPath = (runsDir as NSString).appendingPathComponent(name)
@@ -222,10 +226,19 @@ struct ReportCommand: ParsableCommand {
         guard !runs.isEmpty else { throw ValidationError("no run directories found in \(directories.joined(separator: ", "))") }
         let outDir = URL(fileURLWithPath: out ?? (directories.count == 1 && (runs.count > 1 || comparisons == 1) ? directories[0] : "."))
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
-        let report = ComparisonReport(runs: runs, armOrder: runs.map(\.arm).uniqued())
+        let report = ComparisonReport(runs: runs, armOrder: (recordedArmOrder + runs.map(\.arm)).uniqued())
         try report.write(to: outDir)
         print(report.markdown)
         print("\nWritten: \(outDir.appendingPathComponent("index.html").path)")
+    }
+
+    /// The arm order of a comparison directory's comparison.json (empty without one).
+    static func armOrder(ofComparison path: String) -> [String] {
+        let url = URL(fileURLWithPath: path).appendingPathComponent("comparison.json")
+        guard let data = try? Data(contentsOf: url),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let baselines = json["baselines"] as? [[String: Any]] else { return [] }
+        return baselines.flatMap { ($0["arms"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String } }.uniqued()
     }
 
     /// One run directory as a comparison run; its arm is named from its branches.
