@@ -6,6 +6,12 @@ import Foundation
 /// results so far. The network's structure is not stored: it is rebuilt from the
 /// configuration (it depends only on the configuration and the phase).
 ///
+/// An in-progress checkpoint (`header.inProgress` set) is the state of phase
+/// `header.phase` after some of its epochs: the network, the optimizers' momentum
+/// buffers (extra tensors named `momentum:PARAM` and `alpha-momentum:alpha.I`) and
+/// the training stream's generator, so that a resumed phase continues exactly where
+/// the interrupted one stopped.
+///
 /// File layout: "CILCKPT1", a little-endian UInt64 header length, the JSON header,
 /// the float32 data of every tensor in header order, then the 32-byte SHA-256 of
 /// everything before it. A file that is truncated, altered or of another format
@@ -19,6 +25,23 @@ struct Checkpoint {
         var tensors: [TensorEntry]
         var memory: ExemplarMemory
         var results: [PhaseResult]
+        /// Set only in an in-progress checkpoint (absent from finished phases' files).
+        var inProgress: InProgress?
+    }
+
+    /// Where a phase stood after its last finished epoch.
+    struct InProgress: Codable, Equatable {
+        /// Epochs of the phase finished (the next one to run is this index).
+        var epochsDone: Int
+        /// The generator of the phase's batches and augmentation, after those epochs.
+        var generator: RandomGenerator.State
+        /// α after each finished epoch (empty rows for a single-branch network).
+        var alphaTrace: [[Float]]
+        /// Wall seconds the phase had taken so far (counted into its reported time).
+        var seconds: Double
+        /// Parameters holding a gradient tensor (zeroed, not dropped, between steps:
+        /// they keep receiving weight decay and momentum, SPEC.md 1.6).
+        var parametersWithGradient: [String]
     }
 
     struct TensorEntry: Codable {
@@ -103,6 +126,11 @@ struct Checkpoint {
             || entry.positions.contains(where: { $0 < 0 }) {
             throw RunError.checkpoint("checkpoint \(path): the exemplar memory of class \(dataClass) is inconsistent")
         }
+        if let state = header.inProgress {
+            guard state.epochsDone >= 0, state.generator.words.count == 4, state.seconds.isFinite, state.seconds >= 0 else {
+                throw RunError.checkpoint("checkpoint \(path): implausible in-progress state (epoch \(state.epochsDone), \(state.generator.words.count) generator words)")
+            }
+        }
         var offset = headerEnd
         var values: [[Float]] = []
         values.reserveCapacity(header.tensors.count)
@@ -144,13 +172,20 @@ struct Checkpoint {
         return list
     }
 
-    /// Captures the network's tensors.
-    init(phase: Int, configuration: RunConfiguration, network: AggregatedNetwork, memory: ExemplarMemory, results: [PhaseResult]) {
-        let named = Self.tensors(of: network)
+    /// Captures the network's tensors, and `extra` named tensors after them.
+    init(phase: Int, configuration: RunConfiguration, network: AggregatedNetwork, memory: ExemplarMemory, results: [PhaseResult],
+         inProgress: InProgress? = nil, extra: [(String, Tensor)] = []) {
+        let named = Self.tensors(of: network) + extra
         header = Header(formatVersion: Self.formatVersion, sdkVersion: SDKInfo.version, phase: phase,
                         configuration: configuration, tensors: named.map { TensorEntry(name: $0.0, shape: $0.1.shape) },
-                        memory: memory, results: results)
+                        memory: memory, results: results, inProgress: inProgress)
         values = named.map(\.1.scalars)
+    }
+
+    /// The stored tensor `name` as a new tensor, if present.
+    func tensor(named name: String) -> Tensor? {
+        guard let i = header.tensors.firstIndex(where: { $0.name == name }) else { return nil }
+        return Tensor(shape: header.tensors[i].shape, values[i])
     }
 
     init(header: Header, values: [[Float]]) {

@@ -160,13 +160,17 @@ final class IncrementalRun {
         } else {
             network = try makeNetwork()
         }
+        // In-progress files of finished phases (e.g. left when a shared phase 0 was adopted).
+        for q in 0..<start { try? FileManager.default.removeItem(at: directory.inProgressURL(phase: q)) }
         let end = min(phaseCount, (stopAfterPhase ?? phaseCount) + 1)
         for p in start..<max(start, end) {
             try Interruption.check(phase: p, epoch: 0, batch: 0)
-            let t0 = Date()
+            let resume = p == start ? try inProgressCheckpoint(phase: p) : nil
+            let t0 = Date().addingTimeInterval(-(resume?.header.inProgress?.seconds ?? 0))
             let old: AggregatedNetwork? = p == 0 ? nil : network.frozenCopy()
             if p > 0 { try advanceStructure(network, toPhase: p) }
-            let alphaTrace = try train(phase: p, network: network, old: old, memory: &memory)
+            let alphaTrace = try train(phase: p, network: network, old: old, memory: &memory,
+                                       progressState: InProgressState(results: results, startedAt: t0, resume: resume))
             let counts = incremental.plan.counts(phase: p)
             let perClass = incremental.budget.perClass(phase: p, plan: incremental.plan)
             let evaluator = Evaluator(dataset: dataset, order: incremental.order, mode: config.mode, batchSize: config.evalBatchSize)
@@ -189,6 +193,7 @@ final class IncrementalRun {
                     : "phases 0-\(p - 1) are kept in \(directory.url.path)"
                 throw RunError.io("\(message); phase \(p) is lost, \(kept); once the disk has room, the same command resumes")
             }
+            try? FileManager.default.removeItem(at: directory.inProgressURL(phase: p))
             do {
                 try writeResults(results)
             } catch let RunError.io(message) {
@@ -201,6 +206,101 @@ final class IncrementalRun {
         return RunResults(config: config, phases: results, totalPhases: phaseCount)
     }
 
+    /// The in-progress checkpoint of phase `p`, if one exists and verifies. One that
+    /// does not verify is ignored with a notice (the phase then starts from its
+    /// beginning: only time is lost); one of another configuration is refused.
+    func inProgressCheckpoint(phase p: Int) throws -> Checkpoint? {
+        let url = directory.inProgressURL(phase: p)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let checkpoint: Checkpoint
+        do {
+            checkpoint = try Checkpoint.load(from: url)
+            guard checkpoint.header.phase == p, checkpoint.header.inProgress != nil else {
+                throw RunError.checkpoint("\(url.path) holds \(checkpoint.header.inProgress == nil ? "a finished" : "an unfinished") phase \(checkpoint.header.phase), not unfinished phase \(p)")
+            }
+        } catch {
+            progress.note("ignoring \(error); phase \(p) starts from its beginning")
+            directory.log(["event": "in_progress_ignored", "phase": p, "reason": "\(error)"])
+            return nil
+        }
+        guard checkpoint.header.configuration == config else {
+            throw RunError.checkpoint("checkpoint \(url.path) was written by another configuration")
+        }
+        return checkpoint
+    }
+
+    /// What `train` needs to write (and resume from) in-progress checkpoints.
+    struct InProgressState {
+        /// The results of the finished phases (stored in each in-progress file).
+        var results: [PhaseResult]
+        /// When the phase started (moved back by the time an interrupted attempt had spent).
+        var startedAt: Date
+        /// The checkpoint to resume from, if any.
+        var resume: Checkpoint?
+    }
+
+    /// Name prefixes of the optimizer state stored in in-progress checkpoints.
+    static let momentumPrefix = "momentum:", alphaMomentumPrefix = "alpha-momentum:"
+
+    /// Saves the state of phase `p` after `epochsDone` epochs. A failed write (a full
+    /// disk) does not stop the run: it is noted and training goes on, and a resume
+    /// starts from the last in-progress file that was written, or the phase's start.
+    func saveInProgress(phase p: Int, epochsDone: Int, network: AggregatedNetwork, memory: ExemplarMemory,
+                        sgd: SGD, alphaLearner: AlphaLearner?, generator: RandomGenerator, alphaTrace: [[Float]],
+                        state: InProgressState) {
+        let parameters = network.namedParameters()
+        var extra: [(String, Tensor)] = parameters.compactMap { name, t in
+            sgd.momentumBuffer(of: t).map { (Self.momentumPrefix + name, $0) }
+        }
+        if let alphaLearner {
+            for (i, a) in network.alphas.enumerated() {
+                if let buffer = alphaLearner.optimizer.momentumBuffer(of: a) { extra.append((Self.alphaMomentumPrefix + "alpha.\(i)", buffer)) }
+            }
+        }
+        let inProgress = Checkpoint.InProgress(
+            epochsDone: epochsDone, generator: generator.state, alphaTrace: alphaTrace,
+            seconds: Date().timeIntervalSince(state.startedAt),
+            parametersWithGradient: parameters.filter { $0.1.grad != nil }.map(\.0))
+        let checkpoint = Checkpoint(phase: p, configuration: config, network: network, memory: memory, results: state.results,
+                                    inProgress: inProgress, extra: extra)
+        do {
+            try writeAtomically(try checkpoint.encoded(), to: directory.inProgressURL(phase: p))
+        } catch {
+            progress.note("could not save phase \(p) after epoch \(epochsDone) (\(error)); training goes on")
+            directory.log(["event": "in_progress_not_saved", "phase": p, "epoch": epochsDone, "reason": "\(error)"])
+        }
+    }
+
+    /// Restores an in-progress checkpoint into the phase's network and optimizers
+    /// (built as at the phase's start); returns where the phase stood.
+    func restoreInProgress(_ checkpoint: Checkpoint, network: AggregatedNetwork, sgd: SGD,
+                           alphaLearner: AlphaLearner?) throws -> Checkpoint.InProgress {
+        let file = directory.inProgressURL(phase: checkpoint.header.phase).path
+        guard let state = checkpoint.header.inProgress else { throw RunError.checkpoint("checkpoint \(file) is not in progress") }
+        try checkpoint.restore(into: network, file: file)
+        let withGradient = Set(state.parametersWithGradient)
+        // α's gradient (accumulated across steps in faithful mode) came back with the network.
+        let alphas = Set(network.alphas.map(ObjectIdentifier.init))
+        for (name, t) in network.namedParameters() where !alphas.contains(ObjectIdentifier(t)) {
+            let buffer = checkpoint.tensor(named: Self.momentumPrefix + name)
+            if let buffer, buffer.shape != t.shape {
+                throw RunError.checkpoint("checkpoint \(file): momentum of \(name) has shape \(buffer.shape), the parameter \(t.shape)")
+            }
+            sgd.setMomentumBuffer(buffer, of: t)
+            t.grad = withGradient.contains(name) ? Tensor.zeros(t.shape) : nil
+        }
+        if let alphaLearner {
+            for (i, a) in network.alphas.enumerated() {
+                let buffer = checkpoint.tensor(named: Self.alphaMomentumPrefix + "alpha.\(i)")
+                if let buffer, buffer.shape != a.shape {
+                    throw RunError.checkpoint("checkpoint \(file): momentum of alpha.\(i) has shape \(buffer.shape), α \(a.shape)")
+                }
+                alphaLearner.optimizer.setMomentumBuffer(buffer, of: a)
+            }
+        }
+        return state
+    }
+
     func writeResults(_ phases: [PhaseResult]) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -210,7 +310,11 @@ final class IncrementalRun {
 
     /// Phase p: imprinting, the epochs (network steps, then α steps), exemplar
     /// selection and the baseline's phase-end work. Returns α after each epoch.
-    func train(phase p: Int, network: AggregatedNetwork, old: AggregatedNetwork?, memory: inout ExemplarMemory) throws -> [[Float]] {
+    /// With `progressState.resume`, the network and optimizers continue from that
+    /// checkpoint's epoch instead (the phase-start work is redone first, on the same
+    /// pre-training network, so the baseline's phase state is the same).
+    func train(phase p: Int, network: AggregatedNetwork, old: AggregatedNetwork?, memory: inout ExemplarMemory,
+               progressState: InProgressState) throws -> [[Float]] {
         let counts = incremental.plan.counts(phase: p)
         let newClasses = incremental.classes(phase: p)
         let oldLabels = 0..<counts.old
@@ -277,8 +381,17 @@ final class IncrementalRun {
 
         var alphaTrace: [[Float]] = []
         var rng = generator(phase: p, purpose: 4)
+        var firstEpoch = 0
+        if let resume = progressState.resume {
+            let state = try restoreInProgress(resume, network: network, sgd: sgd, alphaLearner: alphaLearner)
+            rng.state = state.generator
+            alphaTrace = state.alphaTrace
+            firstEpoch = min(state.epochsDone, epochs)
+            progress.note("resuming phase \(p) after epoch \(firstEpoch) of \(epochs) from \(directory.inProgressURL(phase: p).path)")
+            directory.log(["event": "resume", "phase": p, "after_epoch": firstEpoch])
+        }
         network.setTraining(true)
-        for epoch in 0..<epochs {
+        for epoch in firstEpoch..<epochs {
             let factor = networkSchedule.learningRate(epoch: epoch, stepping: config.stepping)
             sgd.setLearningRates(groupBase.map { $0 * factor })
             let batches = BatchSampler.shuffled(positions, batchSize: config.batchSize, rng: &rng)
@@ -331,6 +444,8 @@ final class IncrementalRun {
             progress.epochDone(meanLoss: meanLoss, alphas: alphas)
             directory.log(["event": "epoch", "phase": p, "epoch": epoch + 1, "loss": meanLoss,
                            "lr": Double(baseLR * factor), "alpha": alphas.map(Double.init)])
+            saveInProgress(phase: p, epochsDone: epoch + 1, network: network, memory: memory, sgd: sgd,
+                           alphaLearner: alphaLearner, generator: rng, alphaTrace: alphaTrace, state: progressState)
         }
 
         // Exemplars: herd each new class once with the final model (SPEC.md 1.4).

@@ -3,7 +3,8 @@ import Foundation
 
 /// A run's directory: `config.json` (the resolved configuration), `events.jsonl`
 /// (an append-only log, one JSON object a line), `checkpoints/phase-N.ckpt` (the
-/// state after phase N, checksummed) and `results.json`. Every file but the log is
+/// state after phase N, checksummed), `checkpoints/phase-N-in-progress.ckpt` (the
+/// state of unfinished phase N after its last finished epoch) and `results.json`. Every file but the log is
 /// written atomically (temporary file, fsync, rename), so a crash never leaves a
 /// half-written file that looks valid.
 struct RunDirectory {
@@ -15,6 +16,9 @@ struct RunDirectory {
     var checkpointsURL: URL { url.appendingPathComponent("checkpoints") }
 
     func checkpointURL(phase: Int) -> URL { checkpointsURL.appendingPathComponent("phase-\(phase).ckpt") }
+    /// The in-progress checkpoint of an unfinished phase, rewritten after each epoch
+    /// and removed once the phase's own checkpoint exists.
+    func inProgressURL(phase: Int) -> URL { checkpointsURL.appendingPathComponent("phase-\(phase)-in-progress.ckpt") }
 
     /// Creates the directory (and checkpoints/) if needed; a clear error if it cannot.
     func prepare() throws {

@@ -49,6 +49,24 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
         return Float(r * Foundation.cos(2 * .pi * u2))
     }
 
+    /// The complete state of a generator, to save and restore it exactly (a run
+    /// resumed mid-phase continues the very stream it was drawing from).
+    public struct State: Codable, Equatable, Sendable {
+        public var words: [UInt64]
+        public var spareNormal: Float?
+    }
+
+    /// This generator's state; setting it makes the generator continue that stream.
+    /// Setting a state whose `words` are not four values is a programming error.
+    public var state: State {
+        get { State(words: [s0, s1, s2, s3], spareNormal: spareNormal) }
+        set {
+            precondition(newValue.words.count == 4, "RandomGenerator.state: expected 4 words, got \(newValue.words.count)")
+            s0 = newValue.words[0]; s1 = newValue.words[1]; s2 = newValue.words[2]; s3 = newValue.words[3]
+            spareNormal = newValue.spareNormal
+        }
+    }
+
     /// An independent generator derived from this one's seed stream and `stream`
     /// (for per-phase or per-worker randomness that does not shift other draws).
     public mutating func fork(stream: UInt64) -> RandomGenerator {

@@ -76,6 +76,17 @@ public final class SGD {
     /// The momentum buffer of `parameter`, if it has taken a step.
     public func momentumBuffer(of parameter: Tensor) -> Tensor? { buffers[ObjectIdentifier(parameter)] }
 
+    /// Replaces the momentum buffer of `parameter` (nil: as if it never stepped), to
+    /// restore an optimizer saved mid-training. The buffer must have the parameter's shape.
+    public func setMomentumBuffer(_ buffer: Tensor?, of parameter: Tensor) {
+        if let buffer {
+            precondition(buffer.shape == parameter.shape, "SGD: momentum buffer \(buffer.shape) for parameter \(parameter.shape)")
+            buffers[ObjectIdentifier(parameter)] = buffer
+        } else {
+            buffers[ObjectIdentifier(parameter)] = nil
+        }
+    }
+
     /// Sets every group's learning rate to `base[i]` (one per group).
     public func setLearningRates(_ rates: [Float]) {
         precondition(rates.count == groups.count, "setLearningRates: \(rates.count) rates for \(groups.count) groups")

@@ -18,7 +18,8 @@ public enum AlphaGradientPolicy: String, Sendable, Codable, CaseIterable {
 public final class AlphaLearner {
     public let network: AggregatedNetwork
     public let policy: AlphaGradientPolicy
-    private let optimizer: SGD
+    /// The SGD over α (exposed so a run can save and restore its momentum).
+    public let optimizer: SGD
 
     public init(network: AggregatedNetwork, learningRate: Float, weightDecay: Float = 5e-4,
                 momentum: Float = 0.9, policy: AlphaGradientPolicy) {
