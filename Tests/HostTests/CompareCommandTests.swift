@@ -43,6 +43,28 @@ struct CompareCommandTests {
             let stat = arm["avg_inc_acc_cnn"] as! [String: Any]
             #expect(abs((stat["mean"] as! Double) - (results["avg_inc_acc_cnn"] as! Double)) < 1e-12)
             means[name] = stat["mean"] as? Double
+            // The per-phase tables: one seed, so each is that run's own value; the
+            // classes added after phase 0 follow from the all-class and base-class figures.
+            let phases = results["phases"] as! [[String: Any]]
+            let base = Double(phases[0]["classes_seen"] as! Int)
+            let later = arm["acc_cnn_later_per_phase"] as! [Any]
+            for (p, phase) in phases.enumerated() {
+                #expect((arm["acc_nme_per_phase"] as! [Double])[p] == phase["acc_nme"] as! Double)
+                #expect((arm["acc_cnn_base_per_phase"] as! [Double])[p] == phase["acc_cnn_base"] as! Double)
+                #expect((arm["seconds_per_phase"] as! [Double])[p] == phase["seconds"] as! Double)
+                let seen = Double(phase["classes_seen"] as! Int)
+                if p == 0 {
+                    #expect(later[0] is NSNull)
+                } else {
+                    let expected = ((phase["acc_cnn"] as! Double) * seen - (phase["acc_cnn_base"] as! Double) * base) / (seen - base)
+                    #expect(abs((later[p] as! Double) - expected) < 1e-12)
+                    #expect((0...1).contains(expected))
+                }
+            }
+        }
+        let markdown = try String(contentsOf: out.appendingPathComponent("comparison.md"), encoding: .utf8)
+        for title in ["NME accuracy", "CNN accuracy on the phase-0 classes", "CNN accuracy on the classes added after phase 0", "wall time, s"] {
+            #expect(markdown.contains("## Per phase (\(title)"), "\(title) missing from comparison.md")
         }
         let delta = arms[1]["delta_avg_inc_acc_cnn"] as! Double
         #expect(abs(delta - (means["manets"]! - means["plain"]!)) < 1e-12)

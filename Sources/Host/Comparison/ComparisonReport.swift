@@ -41,6 +41,13 @@ struct ComparisonReport: Codable {
         var classes: [Int]
         var acc_cnn_per_phase: [Double]
         var acc_nme_per_phase: [Double]
+        /// CNN accuracy on the phase-0 (base) classes, and on the classes added after
+        /// phase 0 (derived from the two, each seen class having equally many test
+        /// images; nil in phase 0), after each phase.
+        var acc_cnn_base_per_phase: [Double]
+        var acc_cnn_later_per_phase: [Double?]
+        /// Wall seconds of each phase (training, exemplars, evaluation), mean over seeds.
+        var seconds_per_phase: [Double]
         /// Mean α per level after each phase (dual arms).
         var alpha_per_phase: [[Double]]
         /// This arm minus the reference arm (the first), on the means.
@@ -96,6 +103,16 @@ struct ComparisonReport: Codable {
                     forgetting_cnn: Statistic(rs.map(\.forgetting_cnn)),
                     classes: phases.first.map { Array($0.prefix(count).map(\.classes_seen)) } ?? [],
                     acc_cnn_per_phase: perPhase(\.acc_cnn), acc_nme_per_phase: perPhase(\.acc_nme),
+                    acc_cnn_base_per_phase: perPhase(\.acc_cnn_base),
+                    acc_cnn_later_per_phase: (0..<count).map { p in
+                        let later = phases.compactMap { runPhases -> Double? in
+                            let r = runPhases[p], base = runPhases[0].classes_seen
+                            guard r.classes_seen > base else { return nil }
+                            return (r.acc_cnn * Double(r.classes_seen) - r.acc_cnn_base * Double(base)) / Double(r.classes_seen - base)
+                        }
+                        return later.isEmpty ? nil : later.reduce(0, +) / Double(later.count)
+                    },
+                    seconds_per_phase: perPhase(\.seconds),
                     alpha_per_phase: alphaPerPhase))
             }
             if let reference = arms.first {
@@ -144,15 +161,22 @@ struct ComparisonReport: Codable {
                 lines.append("| \(b.name) | \(a.name) | \(a.seeds.count) | \(Self.percent(a.avg_inc_acc_cnn)) | \(Self.delta(a.delta_avg_inc_acc_cnn)) | \(Self.percent(a.avg_inc_acc_nme)) | \(Self.delta(a.delta_avg_inc_acc_nme)) | \(Self.percent(a.last_acc_cnn)) | \(Self.delta(a.delta_last_acc_cnn)) | \(Self.percent(a.last_acc_nme)) | \(Self.percent(a.forgetting_cnn)) | \(Self.delta(a.delta_forgetting_cnn)) |")
             }
         }
-        lines += ["", "## Per phase (CNN accuracy, %)", ""]
-        for b in baselines {
-            guard let classes = b.arms.first?.classes, !classes.isEmpty else { continue }
-            lines.append("| \(b.name) | " + classes.map { "\($0) classes" }.joined(separator: " | ") + " |")
-            lines.append("|---|" + classes.map { _ in "---|" }.joined())
-            for a in b.arms {
-                lines.append("| \(a.name) | " + a.acc_cnn_per_phase.map(Self.percent).joined(separator: " | ") + " |")
+        let perPhaseTables: [(String, (Arm) -> [String])] = [
+            ("CNN accuracy, %", { $0.acc_cnn_per_phase.map(Self.percent) }),
+            ("NME accuracy, %", { $0.acc_nme_per_phase.map(Self.percent) }),
+            ("CNN accuracy on the phase-0 classes, %", { $0.acc_cnn_base_per_phase.map(Self.percent) }),
+            ("CNN accuracy on the classes added after phase 0, %", { $0.acc_cnn_later_per_phase.map { $0.map(Self.percent) ?? "–" } }),
+            ("wall time, s", { $0.seconds_per_phase.map { String(format: "%.0f", $0) } }),
+        ]
+        for (title, cells) in perPhaseTables {
+            lines += ["", "## Per phase (\(title))", ""]
+            for b in baselines {
+                guard let classes = b.arms.first?.classes, !classes.isEmpty else { continue }
+                lines.append("| \(b.name) | " + classes.map { "\($0) classes" }.joined(separator: " | ") + " |")
+                lines.append("|---|" + classes.map { _ in "---|" }.joined())
+                for a in b.arms { lines.append("| \(a.name) | " + cells(a).joined(separator: " | ") + " |") }
+                lines.append("")
             }
-            lines.append("")
         }
         let alphaArms = baselines.flatMap { b in b.arms.filter { $0.alpha_per_phase.contains { !$0.isEmpty } }.map { (b.name, $0) } }
         if !alphaArms.isEmpty {
