@@ -33,14 +33,17 @@ struct MidPhaseResumeTests {
         process.executableURL = CommandRunner.executable
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let err = Pipe()
+        process.standardError = err
         try process.run()
         // Phase 1 has saved its first epoch: stop it there.
         let inProgress = stopped.appendingPathComponent("checkpoints/phase-1-in-progress.ckpt")
         let deadline = Date().addingTimeInterval(120)
         while !FileManager.default.fileExists(atPath: inProgress.path) && Date() < deadline && process.isRunning { usleep(2_000) }
         kill(process.processIdentifier, SIGTERM)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        #expect(stderr.contains("phase 0 is kept") && stderr.contains("phase 1 resumes after epoch "), "\(stderr)")
         #expect(process.terminationStatus == 143, "the run finished before it could be stopped inside phase 1")
         #expect(FileManager.default.fileExists(atPath: inProgress.path))
         #expect(try RunReliabilityTests.phases(stopped).count == 1)

@@ -62,8 +62,11 @@ struct RunCommand: ParsableCommand {
             // One line, even with --quiet: what stopped, what is kept, how to resume.
             let stopped = RunError.interrupted(signal: sig, phase: phase, epoch: epoch, batch: batch)
             let kept = phase == 0 ? "no phase finished yet" : phase == 1 ? "phase 0 is kept" : "phases 0-\(phase - 1) are kept"
+            let inProgress = RunDirectory(url: URL(fileURLWithPath: out)).inProgressURL(phase: phase)
+            let saved = (try? Checkpoint.load(from: inProgress))?.header.inProgress.map(\.epochsDone)
+            let next = saved.map { "phase \(phase) resumes after epoch \($0)" } ?? "phase \(phase) restarts"
             FileHandle.standardError.write(Data(
-                "cil: run stopped: \(stopped) (\(kept) in \(out); phase \(phase) restarts); resume with: \(Interruption.commandLine)\n".utf8))
+                "cil: run stopped: \(stopped) (\(kept) in \(out); \(next)); resume with: \(Interruption.commandLine)\n".utf8))
             throw ExitCode(Interruption.exitStatus(for: sig))
         }
         if !results.complete {
