@@ -102,6 +102,20 @@ struct CompareCommandTests {
         // The experiment's first arm stays the reference (run directories sort manets first).
         #expect(rerenderedArms.map { $0["name"] as! String } == ["plain", "manets"])
         #expect((rerendered["failures"] as! [[String: Any]]).count == 1)
+
+        // A run that never finished, of a baseline whose name contains "-": named from
+        // its config.json, not by splitting the directory name at each "-".
+        let unfinished = out.appendingPathComponent("runs/my-lucir-variant-plain-seed1993")
+        try FileManager.default.createDirectory(at: unfinished, withIntermediateDirectories: true)
+        var variantConfig = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("runs/lucir-plain-seed1993/config.json"))) as! [String: Any]
+        variantConfig["baseline"] = "my-lucir-variant"
+        try JSONSerialization.data(withJSONObject: variantConfig).write(to: unfinished.appendingPathComponent("config.json"))
+        let again = try CommandRunner.run(["report", out.path, "--out", reportDir.path])
+        #expect(again.status == 0, "\(again.stderr)")
+        let failures2 = (try JSONSerialization.jsonObject(with: Data(contentsOf: reportDir.appendingPathComponent("comparison.json"))) as! [String: Any])["failures"] as! [[String: Any]]
+        let variant = failures2.first { $0["directory"] as? String == unfinished.path }
+        #expect(variant?["baseline"] as? String == "my-lucir-variant" && variant?["arm"] as? String == "plain"
+                && variant?["seed"] as? Int == 1993, "\(failures2)")
     }
 
     @Test func malformedExperimentFileIsRefused() throws {

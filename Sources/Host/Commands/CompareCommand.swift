@@ -203,18 +203,19 @@ struct ReportCommand: ParsableCommand {
                 for name in names {
                     let runPath = (runsDir as NSString).appendingPathComponent(name)
                     if var run = try? Self.run(at: runPath) {
-                        // `cil compare` names run directories BASELINE-ARM-seedN: keep its arm names.
-                        let prefix = "\(run.baseline)-", suffix = "-seed\(run.seed)"
-                        if name.hasPrefix(prefix), name.hasSuffix(suffix), name.count > prefix.count + suffix.count {
-                            run.arm = String(name.dropFirst(prefix.count).dropLast(suffix.count))
-                        }
+                        run.arm = Self.armName(directoryName: name, baseline: run.baseline, seed: run.seed) ?? run.arm
                         runs.append(run)
                     } else {
-                        // A run of the comparison that never wrote results: report it as failed.
+                        // A run of the comparison that never wrote results: report it as failed,
+                        // named from its config.json when it got that far (a baseline's name may
+                        // contain "-"), else from the directory name alone.
+                        let configURL = URL(fileURLWithPath: runPath).appendingPathComponent("config.json")
+                        let config = (try? Data(contentsOf: configURL)).flatMap { try? JSONDecoder().decode(RunConfiguration.self, from: $0) }
                         let parts = name.split(separator: "-")
-                        let seed = parts.last.flatMap { Int($0.dropFirst(4)) } ?? 0
-                        runs.append(ComparisonRun(baseline: parts.first.map(String.init) ?? name,
-                                                  arm: parts.count > 2 ? parts[1..<(parts.count - 1)].joined(separator: "-") : name,
+                        let baseline = config?.baseline ?? parts.first.map(String.init) ?? name
+                        let seed = config?.classOrderSeed ?? parts.last.flatMap { Int($0.dropFirst(4)) } ?? 0
+                        runs.append(ComparisonRun(baseline: baseline,
+                                                  arm: Self.armName(directoryName: name, baseline: baseline, seed: seed) ?? name,
                                                   seed: seed, directory: runPath, results: nil,
                                                   failure: "no results.json (see \(runPath)/log.txt)"))
                     }
@@ -230,6 +231,13 @@ struct ReportCommand: ParsableCommand {
         try report.write(to: outDir)
         print(report.markdown)
         print("\nWritten: \(outDir.appendingPathComponent("index.html").path)")
+    }
+
+    /// The ARM of a run directory `cil compare` named BASELINE-ARM-seedN, if it has that form.
+    static func armName(directoryName name: String, baseline: String, seed: Int) -> String? {
+        let prefix = "\(baseline)-", suffix = "-seed\(seed)"
+        guard name.hasPrefix(prefix), name.hasSuffix(suffix), name.count > prefix.count + suffix.count else { return nil }
+        return String(name.dropFirst(prefix.count).dropLast(suffix.count))
     }
 
     /// The arm order of a comparison directory's comparison.json (empty without one).

@@ -112,7 +112,7 @@ enum RunLauncher {
         } catch let error as RunError {
             switch error {
             case let .interrupted(sig, phase, epoch, batch):
-                directory.log(["event": "interrupted", "signal": Interruption.name(of: sig), "phase": phase, "epoch": epoch, "batch": batch])
+                directory.log(["event": "interrupted", "signal": SignalName.of(sig), "phase": phase, "epoch": epoch, "batch": batch])
             case let .diverged(message):
                 directory.log(["event": "diverged", "message": message])
             default:

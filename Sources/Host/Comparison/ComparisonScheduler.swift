@@ -95,7 +95,7 @@ struct ComparisonScheduler {
         guard process.terminationReason == .uncaughtSignal else {
             return "cil run exited with status \(status); log \(log.path): \(lines.suffix(3).joined(separator: " | "))"
         }
-        let how = "cil run (baseline '\(baseline)') was killed by \(PluginCrashReport.name(of: status))"
+        let how = "cil run (baseline '\(baseline)') was killed by \(SignalName.of(status))"
         if let crash = lines.last(where: { $0.hasPrefix("cil: crashed by ") }) {
             return "\(how): \(crash.dropFirst(5)); log \(log.path)"
         }

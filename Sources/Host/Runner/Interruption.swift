@@ -37,15 +37,6 @@ enum Interruption {
         if let sig = requested { throw RunError.interrupted(signal: sig, phase: phase, epoch: epoch, batch: batch) }
     }
 
-    /// "SIGINT", "SIGTERM" or "signal N".
-    static func name(of sig: Int32) -> String {
-        switch sig {
-        case SIGINT: return "SIGINT"
-        case SIGTERM: return "SIGTERM"
-        default: return "signal \(sig)"
-        }
-    }
-
     /// The exit status of a process stopped by `sig`: 128 + the signal number.
     static func exitStatus(for sig: Int32) -> Int32 { 128 + sig }
 

@@ -35,7 +35,7 @@ enum PluginCrashReport {
     /// Installs the handlers (once, before training).
     static func install() {
         for sig in signals {
-            prefixes[Int(sig)] = strdup("cil: crashed by \(name(of: sig)) ")
+            prefixes[Int(sig)] = strdup("cil: crashed by \(SignalName.of(sig)) ")
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { sig in
                 if let text = UnsafeMutablePointer<CChar>(bitPattern: PluginCrashReport.current.load(ordering: .sequentiallyConsistent)),
@@ -59,17 +59,5 @@ enum PluginCrashReport {
         let outer = current.exchange(Int(bitPattern: call.text), ordering: .sequentiallyConsistent)
         defer { current.store(outer, ordering: .sequentiallyConsistent) }
         return try body()
-    }
-
-    static func name(of sig: Int32) -> String {
-        switch sig {
-        case SIGSEGV: return "SIGSEGV"
-        case SIGBUS: return "SIGBUS"
-        case SIGILL: return "SIGILL"
-        case SIGFPE: return "SIGFPE"
-        case SIGABRT: return "SIGABRT"
-        case SIGTRAP: return "SIGTRAP"
-        default: return "signal \(sig)"
-        }
     }
 }

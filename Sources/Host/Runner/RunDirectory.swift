@@ -143,7 +143,7 @@ enum RunError: Error, CustomStringConvertible {
         case let .io(m), let .configuration(m), let .diverged(m), let .checkpoint(m): return m
         case let .interrupted(sig, phase, epoch, batch):
             let place = epoch == 0 ? "before phase \(phase)" : "in phase \(phase), epoch \(epoch), batch \(batch)"
-            return "interrupted by \(Interruption.name(of: sig)) \(place)"
+            return "interrupted by \(SignalName.of(sig)) \(place)"
         }
     }
 }
