@@ -13,12 +13,7 @@ import Testing
 /// twice phase 0's (the plain network): room for phase 0 is no room for phase 1.
 @Suite("cil run: disk full", .serialized)
 struct DiskFullTests {
-    static func arguments(out: String) -> [String] {
-        ["run", "--dataset", "synthetic", "--num-classes", "6", "--images-per-class", "40", "--test-images-per-class", "10",
-         "--nb-cl-fg", "2", "--nb-cl", "2", "--preset", "quick", "--epochs-fg", "1", "--epochs", "1",
-         "--lr-fg", "0.1", "--lr", "0.05", "--batch-size", "16", "--backbone", "resnet20", "--baseline", "lucir",
-         "--branch-mode", "dual", "--branch-1", "ss", "--branch-2", "free", "--out", out, "--quiet", "--threads", "2"]
-    }
+    static func arguments(out: String) -> [String] { TinyProtocol.manetsRun(out: out, epochs: 1) }
 
     /// Whether this process may mount a tmpfs (root in a container that allows it).
     static let canMountTmpfs: Bool = {

@@ -9,12 +9,7 @@ import Testing
 @Suite("cil run: resuming inside a phase", .serialized)
 struct MidPhaseResumeTests {
     /// A MANets run (ss + free, LUCIR, α learned) with 3 epochs in each later phase.
-    static func arguments(out: String) -> [String] {
-        ["run", "--dataset", "synthetic", "--num-classes", "6", "--images-per-class", "40", "--test-images-per-class", "10",
-         "--nb-cl-fg", "2", "--nb-cl", "2", "--preset", "quick", "--epochs-fg", "1", "--epochs", "3",
-         "--lr-fg", "0.1", "--lr", "0.05", "--batch-size", "16", "--backbone", "resnet20", "--baseline", "lucir",
-         "--branch-mode", "dual", "--branch-1", "ss", "--branch-2", "free", "--out", out, "--quiet", "--threads", "2"]
-    }
+    static func arguments(out: String) -> [String] { TinyProtocol.manetsRun(out: out, epochs: 3) }
 
     static func inProgressFiles(_ dir: URL) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("checkpoints").path)) ?? [])

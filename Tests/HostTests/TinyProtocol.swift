@@ -19,4 +19,14 @@ enum TinyProtocol {
 
         """
     }
+
+    /// `cil run` arguments of a tiny MANets arm (synthetic 6 classes, 2 + 2 + 2,
+    /// LUCIR, ss + free, α learned, ResNet-20, 1 epoch in phase 0, `epochs` in each
+    /// later phase): the arm of the disk-full and mid-phase resume tests.
+    static func manetsRun(out: String, epochs: Int) -> [String] {
+        ["run", "--dataset", "synthetic", "--num-classes", "6", "--images-per-class", "40", "--test-images-per-class", "10",
+         "--nb-cl-fg", "2", "--nb-cl", "2", "--preset", "quick", "--epochs-fg", "1", "--epochs", "\(epochs)",
+         "--lr-fg", "0.1", "--lr", "0.05", "--batch-size", "16", "--backbone", "resnet20", "--baseline", "lucir",
+         "--branch-mode", "dual", "--branch-1", "ss", "--branch-2", "free", "--out", out, "--quiet", "--threads", "2"]
+    }
 }
