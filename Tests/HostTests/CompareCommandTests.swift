@@ -118,6 +118,23 @@ struct CompareCommandTests {
                 && variant?["seed"] as? Int == 1993, "\(failures2)")
     }
 
+    /// `dataset auto` given after `--` in the `--flag=VALUE` form (which wins over the
+    /// file's `dataset:`) is resolved once by `cil compare`, which says what it chose.
+    @Test func datasetAutoAfterTheSeparatorIsResolvedOnce() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cil-compare-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("experiment.yaml")
+        try Data((TinyProtocol.yaml(epochsFirst: 1) + "baselines: [icarl]\narms:\n  plain: {branch_mode: single, branch_1: free}\nseeds: [1993]\n").utf8).write(to: file)
+        let out = dir.appendingPathComponent("cmp")
+        let result = try CommandRunner.run(["compare", file.path, "--out", out.path, "--",
+                                            "--dataset=auto", "--data-dir=\(dir.path)/no-cifar-here"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("cil compare: CIFAR-100 was not found"), "\(result.stderr)")
+        let config = try String(contentsOf: out.appendingPathComponent("runs/icarl-plain-seed1993/config.json"), encoding: .utf8)
+        #expect(config.contains("\"dataset\" : \"synthetic\""), "\(config)")
+    }
+
     @Test func malformedExperimentFileIsRefused() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cil-compare-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -124,15 +124,18 @@ struct CompareCommand: ParsableCommand {
         }
         guard let out else { throw ValidationError("give --out DIR") }
         var experiment = try makeExperiment()
-        // Resolve `dataset: auto` once, so that every arm uses the same data.
-        let datasetIndex = experiment.common.firstIndex { $0.0 == "dataset" }
-        let runDataset = runOptions.firstIndex(of: "--dataset").map { runOptions.indices.contains($0 + 1) ? runOptions[$0 + 1] : "" }
-        if (datasetIndex.map { experiment.common[$0].1 } ?? runDataset) == "auto" {
-            let dir = experiment.common.first { $0.0 == "data_dir" || $0.0 == "data-dir" }?.1
-                ?? runOptions.firstIndex(of: "--data-dir").flatMap { runOptions.indices.contains($0 + 1) ? runOptions[$0 + 1] : nil }
+        // Resolve `dataset: auto` once, so that every arm uses the same data. Options
+        // after `--` come last on each run's command line, so they win over the file.
+        var runOptions = self.runOptions
+        let fileDataset = experiment.common.last { $0.0 == "dataset" }?.1
+        if (RunOptionList.lastValue(of: "--dataset", in: runOptions) ?? fileDataset) == "auto" {
+            let dir = RunOptionList.lastValue(of: "--data-dir", in: runOptions)
+                ?? experiment.common.last { $0.0 == "data_dir" || $0.0 == "data-dir" }?.1
             let (name, notice) = DatasetAuto.resolve(dataDir: dir)
             if let notice { FileHandle.standardError.write(Data("cil compare: \(notice)\n".utf8)) }
-            if let i = datasetIndex { experiment.common[i].1 = name } else { experiment.common.append(("dataset", name)) }
+            runOptions = RunOptionList.removing("--dataset", from: runOptions)
+            experiment.common.removeAll { $0.0 == "dataset" }
+            experiment.common.append(("dataset", name))
         }
         let directory = URL(fileURLWithPath: out).standardizedFileURL
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
