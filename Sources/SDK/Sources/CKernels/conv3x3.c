@@ -2,9 +2,27 @@
  * (conv3x3_body.inc) is compiled for AVX-512, AVX2+FMA and a generic 4-wide
  * vector; the widest the CPU supports is chosen once. */
 #include "cil_kernels.h"
+#include <stdint.h>
 #include <string.h>
 
 #define GRANULE 48 /* output positions per tile row: QB (3) x the widest vector (16) */
+#define WINO_GROUP_TILES 64 /* Winograd: tiles a group of images fills at least (if N allows) */
+
+/* Winograd: images per group (enough for WINO_GROUP_TILES tiles, at most N) and the
+ * tile count of a group of g images, rounded up to the widest vector. */
+static int wino_group_images(int N, int H, int W) {
+    const long tpi = (long)((H + 1) / 2) * ((W + 1) / 2);
+    long g = (WINO_GROUP_TILES + tpi - 1) / tpi;
+    return (int)(g < N ? g : (N > 0 ? N : 1));
+}
+static long wino_group_tiles(int g, int H, int W) {
+    const long tiles = (long)g * ((H + 1) / 2) * ((W + 1) / 2);
+    return (tiles + 15) / 16 * 16;
+}
+/* The stride of the rows of V and M for tg tiles: one cache line more, so that the 16
+ * rows of a tile's positions (a power-of-two stride apart otherwise) do not share L1
+ * sets or alias at 4 KiB. */
+static long wino_row_stride(long tg) { return tg + 16; }
 
 typedef float v16f __attribute__((vector_size(64), aligned(4)));
 typedef float v8f __attribute__((vector_size(32), aligned(4)));
@@ -15,6 +33,7 @@ typedef float v4f __attribute__((vector_size(16), aligned(4)));
 #define ATTR __attribute__((target("avx512f,fma")))
 #define SUFFIX avx512
 #include "conv3x3_body.inc"
+#include "winograd_body.inc"
 #undef VL
 #undef VEC
 #undef ATTR
@@ -25,6 +44,7 @@ typedef float v4f __attribute__((vector_size(16), aligned(4)));
 #define ATTR __attribute__((target("avx2,fma")))
 #define SUFFIX avx2
 #include "conv3x3_body.inc"
+#include "winograd_body.inc"
 #undef VL
 #undef VEC
 #undef ATTR
@@ -35,6 +55,7 @@ typedef float v4f __attribute__((vector_size(16), aligned(4)));
 #define ATTR
 #define SUFFIX generic
 #include "conv3x3_body.inc"
+#include "winograd_body.inc"
 #undef VL
 #undef VEC
 #undef ATTR
@@ -43,6 +64,7 @@ typedef float v4f __attribute__((vector_size(16), aligned(4)));
 typedef void (*planes_fn)(const float *, int, long, int, const float *, int, float *, long);
 typedef void (*dw_fn)(const float *, int, long, int, int, int, const float *, int, float *);
 typedef void (*dwq_fn)(const float *, int, long, int, const float *, long, int, float *);
+typedef void (*wino_fn)(const float *, int, int, int, int, const float *, int, float *, float *);
 
 /* One vector width's kernels. The set in use is one atomic pointer, so that a call
  * always sees a consistent set, even while a test switches widths. */
@@ -51,10 +73,11 @@ struct kernel_set {
     planes_fn planes;
     dw_fn dw;
     dwq_fn dwq;
+    wino_fn wino;
 };
-static const struct kernel_set avx512_set = {16, conv_planes_avx512, dw_planes_avx512, dwq_planes_avx512};
-static const struct kernel_set avx2_set = {8, conv_planes_avx2, dw_planes_avx2, dwq_planes_avx2};
-static const struct kernel_set generic_set = {4, conv_planes_generic, dw_planes_generic, dwq_planes_generic};
+static const struct kernel_set avx512_set = {16, conv_planes_avx512, dw_planes_avx512, dwq_planes_avx512, wino_images_avx512};
+static const struct kernel_set avx2_set = {8, conv_planes_avx2, dw_planes_avx2, dwq_planes_avx2, wino_images_avx2};
+static const struct kernel_set generic_set = {4, conv_planes_generic, dw_planes_generic, dwq_planes_generic, wino_images_generic};
 static const struct kernel_set *chosen_set = 0;
 
 /* The kernels of `width` if this CPU runs them, else NULL. */
@@ -199,4 +222,48 @@ void cil_conv3x3_unpack_weights(const float *wpacked, int O, int C, float *w) {
     for (int o = 0; o < O; o++)
         for (int c = 0; c < C; c++)
             for (int t = 0; t < 9; t++) w[((long)o * C + c) * 9 + t] = wpacked[((long)c * 9 + t) * O + o];
+}
+
+long cil_winograd_workspace(int C, int O, int H, int W, int N) {
+    const long tg = wino_group_tiles(wino_group_images(N, H, W), H, W);
+    return 16L * (C + O) * wino_row_stride(tg) + 16; /* + 16: room to align to 64 bytes */
+}
+
+/* u = G g G^T for one 3x3 kernel g (row-major), G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1];
+ * u[xi * stride] for xi = 4i + j. */
+static void wino_transform_kernel(const float g[9], float *u, long stride) {
+    float t[4][3];
+    for (int v = 0; v < 3; v++) {
+        t[0][v] = g[v];
+        t[1][v] = 0.5f * (g[v] + g[3 + v] + g[6 + v]);
+        t[2][v] = 0.5f * (g[v] - g[3 + v] + g[6 + v]);
+        t[3][v] = g[6 + v];
+    }
+    for (int i = 0; i < 4; i++) {
+        u[(4 * i + 0) * stride] = t[i][0];
+        u[(4 * i + 1) * stride] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+        u[(4 * i + 2) * stride] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+        u[(4 * i + 3) * stride] = t[i][2];
+    }
+}
+
+void cil_winograd_pack_weights(const float *w, int O, int C, int transposed, float *u) {
+    for (int o = 0; o < O; o++)
+        for (int c = 0; c < C; c++) {
+            const float *k = w + ((long)o * C + c) * 9;
+            if (!transposed) {
+                wino_transform_kernel(k, u + (long)c * O + o, (long)C * O);
+            } else {
+                float f[9];
+                for (int t = 0; t < 9; t++) f[t] = k[8 - t];
+                wino_transform_kernel(f, u + (long)o * C + c, (long)O * C);
+            }
+        }
+}
+
+void cil_winograd_images(int width, const float *x, int N, int C, int H, int W, const float *u, int O,
+                         float *y, float *work) {
+    /* Rows of V and M start on cache lines (vectors of tiles then never split a line). */
+    float *aligned = (float *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
+    kernels_of(width)->wino(x, N, C, H, W, u, O, y, aligned);
 }

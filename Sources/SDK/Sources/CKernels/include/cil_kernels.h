@@ -58,6 +58,31 @@ void cil_conv3x3_weight_grad_image(int width, const float *x, const float *gy, i
 /* w[o, c, t] = wpacked[(c*9 + t)*O + o]: the inverse of cil_conv3x3_pack_weights. */
 void cil_conv3x3_unpack_weights(const float *wpacked, int O, int C, float *w);
 
+/* Winograd F(2x2, 3x3) convolution, stride 1, zero padding 1, of N images in NCHW:
+ * the same y as cil_conv3x3_image, from 2x2 output tiles computed as
+ *   Y_t = A^T [ sum_c U[c] (.) (B^T d_{c,t} B) ] A
+ * (d_{c,t} the 4x4 patch of the zero-padded channel c under tile t, (.) elementwise),
+ * i.e. 16 products of 4x4 per tile and channel pair instead of 36. Odd H or W: the
+ * last tile row / column reads zero padding and writes only the outputs inside. The
+ * rounding differs from the direct kernel (see docs/PERFORMANCE.md for the measured
+ * error). Tiles of several small images are grouped so that a group fills at least
+ * 64 vector lanes.
+ *
+ * cil_winograd_pack_weights: u[(xi*Cin + c)*Cout + o] = (G g G^T)[xi], xi = 4i + j,
+ * 16 * O * C floats, for g the 3x3 kernel of output channel o and input channel c.
+ * Forward (transposed = 0): g = w[o, c] with Cin = C, Cout = O. Input gradient
+ * (transposed = 1): the convolution of dY (Cin = O) to dX (Cout = C) with
+ * g = w[o, c] flipped (g[t] = w[o, c, 8 - t]). w: [O, C, 3, 3].
+ *
+ * cil_winograd_images: y [N, O, H, W] (overwritten) = conv3x3(x [N, C, H, W]) with the
+ * transformed weights u of Cin = C, Cout = O; `work` holds cil_winograd_workspace(C, O,
+ * H, W, N) floats (one buffer per thread; calls on different buffers are independent).
+ * `width` as for cil_conv3x3_image. */
+long cil_winograd_workspace(int C, int O, int H, int W, int N);
+void cil_winograd_pack_weights(const float *w, int O, int C, int transposed, float *u);
+void cil_winograd_images(int width, const float *x, int N, int C, int H, int W, const float *u, int O,
+                         float *y, float *work);
+
 /* Reductions of n floats, with 16 partial sums (vectorised; a fixed order):
  * sum p; sum (p - mean)^2; and sum g with sum g (x - mean). */
 float cil_sum(const float *p, long n);
