@@ -23,6 +23,10 @@ static long wino_group_tiles(int g, int H, int W) {
  * rows of a tile's positions (a power-of-two stride apart otherwise) do not share L1
  * sets or alias at 4 KiB. */
 static long wino_row_stride(long tg) { return tg + 16; }
+/* The stride between the positions xi of V (rows = C) or M (rows = O): one cache line
+ * more than the rows, for the same reason (16 streams a multiple of 4 KiB apart would
+ * share one L1 set). */
+static long wino_pos_stride(int rows, long ts) { return rows * ts + 16; }
 
 typedef float v16f __attribute__((vector_size(64), aligned(4)));
 typedef float v8f __attribute__((vector_size(32), aligned(4)));
@@ -226,7 +230,7 @@ void cil_conv3x3_unpack_weights(const float *wpacked, int O, int C, float *w) {
 
 long cil_winograd_workspace(int C, int O, int H, int W, int N) {
     const long tg = wino_group_tiles(wino_group_images(N, H, W), H, W);
-    return 16L * (C + O) * wino_row_stride(tg) + 16; /* + 16: room to align to 64 bytes */
+    return 16 * (wino_pos_stride(C, wino_row_stride(tg)) + wino_pos_stride(O, wino_row_stride(tg))) + 16; /* + 16: room to align to 64 bytes */
 }
 
 /* u = G g G^T for one 3x3 kernel g (row-major), G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1];
