@@ -6,26 +6,39 @@
 #include <string.h>
 
 #define GRANULE 48 /* output positions per tile row: QB (3) x the widest vector (16) */
-#define WINO_GROUP_TILES 64 /* Winograd: tiles a group of images fills at least (if N allows) */
+#define WINO_BLOCK_TILES 16 /* Winograd: the fewest tiles per block (the widest vector) */
+#ifndef WINO_BLOCK_BUDGET
+#define WINO_BLOCK_BUDGET 65536 /* floats of transformed input per block (256 KiB, in L2); measured:
+                                   * 4-32 Ki floats ran the 16- and 32-channel layers 5-15% slower */
+#endif
 
-/* Winograd: images per group (enough for WINO_GROUP_TILES tiles, at most N) and the
- * tile count of a group of g images, rounded up to the widest vector. */
-static int wino_group_images(int N, int H, int W) {
-    const long tpi = (long)((H + 1) / 2) * ((W + 1) / 2);
-    long g = (WINO_GROUP_TILES + tpi - 1) / tpi;
-    return (int)(g < N ? g : (N > 0 ? N : 1));
+/* Winograd blocks: *G images of *rb tile rows each. Images of fewer than
+ * WINO_BLOCK_TILES tiles are grouped (up to N of them); larger ones are cut into
+ * blocks of whole tile rows, about WINO_BLOCK_BUDGET floats of transformed input
+ * (16 x C x tiles) each. */
+static void wino_blocks(int N, int C, int H, int W, int *G, int *rb) {
+    const int th = (H + 1) / 2, tw = (W + 1) / 2;
+    const long tpi = (long)th * tw;
+    int target = WINO_BLOCK_BUDGET / 16 / (C > 0 ? C : 1) / 16 * 16;
+    if (target < WINO_BLOCK_TILES) target = WINO_BLOCK_TILES;
+    if (tpi < WINO_BLOCK_TILES) {
+        long g = (WINO_BLOCK_TILES + tpi - 1) / tpi;
+        *G = (int)(g < N ? g : (N > 0 ? N : 1));
+        *rb = th;
+    } else {
+        *G = 1;
+        *rb = tw >= target ? 1 : target / tw;
+    }
 }
-static long wino_group_tiles(int g, int H, int W) {
-    const long tiles = (long)g * ((H + 1) / 2) * ((W + 1) / 2);
+/* The row stride of V and M for a block of g images of rb tile rows: its tile count
+ * rounded up to the widest vector. */
+static long wino_block_tiles(int g, int rb, int W) {
+    const long tiles = (long)g * rb * ((W + 1) / 2);
     return (tiles + 15) / 16 * 16;
 }
-/* The stride of the rows of V and M for tg tiles: one cache line more, so that the 16
- * rows of a tile's positions (a power-of-two stride apart otherwise) do not share L1
- * sets or alias at 4 KiB. */
-static long wino_row_stride(long tg) { return tg + 16; }
 /* The stride between the positions xi of V (rows = C) or M (rows = O): one cache line
- * more than the rows, for the same reason (16 streams a multiple of 4 KiB apart would
- * share one L1 set). */
+ * more than the rows, so that the 16 streams of a tile's positions (a multiple of
+ * 4 KiB apart otherwise) do not share one L1 set. */
 static long wino_pos_stride(int rows, long ts) { return rows * ts + 16; }
 
 typedef float v16f __attribute__((vector_size(64), aligned(4)));
@@ -229,8 +242,10 @@ void cil_conv3x3_unpack_weights(const float *wpacked, int O, int C, float *w) {
 }
 
 long cil_winograd_workspace(int C, int O, int H, int W, int N) {
-    const long tg = wino_group_tiles(wino_group_images(N, H, W), H, W);
-    return 16 * (wino_pos_stride(C, wino_row_stride(tg)) + wino_pos_stride(O, wino_row_stride(tg))) + 16; /* + 16: room to align to 64 bytes */
+    int G, rb;
+    wino_blocks(N, C, H, W, &G, &rb);
+    const long ts = wino_block_tiles(G, rb, W);
+    return 16 * (wino_pos_stride(C, ts) + wino_pos_stride(O, ts)) + 16; /* + 16: room to align to 64 bytes */
 }
 
 /* u = G g G^T for one 3x3 kernel g (row-major), G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1];
