@@ -1,5 +1,6 @@
-// The Winograd F(2×2, 3×3) kernel (CKernels) against naive Double loops, forward and
-// input gradient, at every vector width this CPU runs: channel counts 3, 16, 17, 32 and
+// The Winograd F(2×2, 3×3) kernel (CKernels) against naive Double loops, forward, input
+// gradient and weight gradient (for output channel counts that are a multiple of the
+// vector width), at every vector width this CPU runs: channel counts 3, 16, 17, 32 and
 // 64 (register-tile tails of 4, 2 and 1 output rows), image sides 1, 5, 8, 16 and 32
 // (odd sides: the last tile row / column half outside the image; sides below 8: rows
 // shorter than one transform vector; images of fewer than 16 tiles grouped across the
@@ -33,9 +34,10 @@ struct WinogradConv3x3Tests {
         Case(n: 2, c: 16, h: 32, w: 16, o: 64),
     ]
 
-    /// The worst error relative to the largest reference value, forward and input
-    /// gradient, for `k` at vector width `width`.
-    private func errors(_ k: Case, width: Int) -> (forward: Double, inputGradient: Double) {
+    /// The worst error relative to the largest reference value, forward, input gradient
+    /// and (when O is a multiple of the vector width, else 0) weight gradient, for `k` at
+    /// vector width `width`.
+    private func errors(_ k: Case, width: Int) -> (forward: Double, inputGradient: Double, weightGradient: Double) {
         var rng = opRNG("winograd " + k.testDescription)
         let xs = [k.n, k.c, k.h, k.w], ws = [k.o, k.c, 3, 3], ys = [k.n, k.o, k.h, k.w]
         let xf = rng.normals(NaiveRef.count(xs)), wf = rng.normals(NaiveRef.count(ws), std: 0.3)
@@ -47,16 +49,25 @@ struct WinogradConv3x3Tests {
 
         let xv = xf.map(Double.init), wv = wf.map(Double.init), gv = gf.map(Double.init)
         let yRef = NaiveRef.conv2d(xv, xs, wv, ws, stride: 1, padding: 1).values
-        var dxRef = [Double](repeating: 0, count: xv.count)
+        var dxRef = [Double](repeating: 0, count: xv.count), dwRef = [Double](repeating: 0, count: wv.count)
         for n in 0..<k.n { for o in 0..<k.o { for i in 0..<k.h { for j in 0..<k.w {
             let g = gv[((n * k.o + o) * k.h + i) * k.w + j]
             for c in 0..<k.c { for u in 0..<3 { for v in 0..<3 {
                 let hh = i + u - 1, ww = j + v - 1
                 guard hh >= 0, hh < k.h, ww >= 0, ww < k.w else { continue }
-                dxRef[((n * k.c + c) * k.h + hh) * k.w + ww] += g * wv[((o * k.c + c) * 3 + u) * 3 + v]
+                let xi = ((n * k.c + c) * k.h + hh) * k.w + ww, wi = ((o * k.c + c) * 3 + u) * 3 + v
+                dxRef[xi] += g * wv[wi]
+                dwRef[wi] += g * xv[xi]
             } } }
         } } } }
-        return (relativeError(y.scalars, yRef), relativeError(dx.scalars, dxRef))
+        var dwError = 0.0
+        if k.o % width == 0 {
+            let dw = WinogradConv3x3.weightGradient(Tensor(shape: xs, xf), outputGradient: Tensor(shape: ys, gf),
+                                                    vectorWidth: width)
+            #expect(dw.shape == ws)
+            dwError = relativeError(dw.scalars, dwRef)
+        }
+        return (relativeError(y.scalars, yRef), relativeError(dx.scalars, dxRef), dwError)
     }
 
     /// max |got − want| / max |want|; infinity if the counts differ or a value is not finite.
@@ -75,16 +86,20 @@ struct WinogradConv3x3Tests {
     // (forward of the 1×1 image with 64 channels, where only the centre tap is
     // non-zero and the transforms' ±½ terms cancel), 2.0-3.6e-7 on the ResNet shapes;
     // the direct / im2col path (conv2d with CIL_WINOGRAD=0) 0.5-9.3e-7, e.g. 8.0e-7 for
-    // the 64-channel 8×8 input gradient, where Winograd gives 3.6e-7. The bound leaves
-    // 5× margin over the worst measured. A wrong transform entry gives errors of order
+    // the 64-channel 8×8 input gradient, where Winograd gives 3.6e-7. The weight
+    // gradient sums transformed products over every tile of the batch: Winograd
+    // 1.4-6.7e-7 (worst: 16 → 16 channels at 32×32), where the direct kernel gives
+    // 2.3e-7 (a C microbenchmark on the same shape). The bound leaves 5× margin over the
+    // worst measured. A wrong transform entry gives errors of order
     // 1 (one flipped sign in the vector input transform: 1.0-1.1 on these shapes).
     static let tolerance = 4e-6
 
-    @Test("forward and input gradient match naive loops", arguments: cases)
+    @Test("forward, input and weight gradients match naive loops", arguments: cases)
     func matchesNaive(_ k: Case) {
         let e = errors(k, width: DirectConv3x3.vectorWidth)
         #expect(e.forward <= Self.tolerance, "forward: relative error \(e.forward)")
         #expect(e.inputGradient <= Self.tolerance, "input gradient: relative error \(e.inputGradient)")
+        #expect(e.weightGradient <= Self.tolerance, "weight gradient: relative error \(e.weightGradient)")
     }
 
     /// The kernels this CPU does not pick by default (AVX2, generic) on the same cases;
@@ -96,6 +111,7 @@ struct WinogradConv3x3Tests {
             let e = errors(k, width: width)
             #expect(e.forward <= Self.tolerance, "\(k.testDescription), width \(width): forward \(e.forward)")
             #expect(e.inputGradient <= Self.tolerance, "\(k.testDescription), width \(width): input gradient \(e.inputGradient)")
+            #expect(e.weightGradient <= Self.tolerance, "\(k.testDescription), width \(width): weight gradient \(e.weightGradient)")
         }
     }
 

@@ -82,6 +82,7 @@ typedef void (*planes_fn)(const float *, int, long, int, const float *, int, flo
 typedef void (*dw_fn)(const float *, int, long, int, int, int, const float *, int, float *);
 typedef void (*dwq_fn)(const float *, int, long, int, const float *, long, int, float *);
 typedef void (*wino_fn)(const float *, int, int, int, int, const float *, int, float *, float *);
+typedef void (*wino_dw_fn)(const float *, const float *, int, int, int, int, int, float *, float *);
 
 /* One vector width's kernels. The set in use is one atomic pointer, so that a call
  * always sees a consistent set, even while a test switches widths. */
@@ -91,10 +92,11 @@ struct kernel_set {
     dw_fn dw;
     dwq_fn dwq;
     wino_fn wino;
+    wino_dw_fn wino_dw;
 };
-static const struct kernel_set avx512_set = {16, conv_planes_avx512, dw_planes_avx512, dwq_planes_avx512, wino_images_avx512};
-static const struct kernel_set avx2_set = {8, conv_planes_avx2, dw_planes_avx2, dwq_planes_avx2, wino_images_avx2};
-static const struct kernel_set generic_set = {4, conv_planes_generic, dw_planes_generic, dwq_planes_generic, wino_images_generic};
+static const struct kernel_set avx512_set = {16, conv_planes_avx512, dw_planes_avx512, dwq_planes_avx512, wino_images_avx512, wino_dw_images_avx512};
+static const struct kernel_set avx2_set = {8, conv_planes_avx2, dw_planes_avx2, dwq_planes_avx2, wino_images_avx2, wino_dw_images_avx2};
+static const struct kernel_set generic_set = {4, conv_planes_generic, dw_planes_generic, dwq_planes_generic, wino_images_generic, wino_dw_images_generic};
 static const struct kernel_set *chosen_set = 0;
 
 /* The kernels of `width` if this CPU runs them, else NULL. */
@@ -285,4 +287,45 @@ void cil_winograd_images(int width, const float *x, int N, int C, int H, int W, 
     /* Rows of V and M start on cache lines (vectors of tiles then never split a line). */
     float *aligned = (float *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
     kernels_of(width)->wino(x, N, C, H, W, u, O, y, aligned);
+}
+
+int cil_winograd_weight_grad_supported(int width, int O) {
+    return O > 0 && O % kernels_of(width)->width == 0;
+}
+
+long cil_winograd_weight_grad_workspace(int C, int O, int H, int W, int N) {
+    int G, rb;
+    wino_blocks(N, C, H, W, &G, &rb);
+    const long ts = wino_block_tiles(G, rb, W);
+    return 16 * wino_pos_stride(C, ts) + 16 * (ts * O + 16) + (long)G * H * W * O + 16;
+}
+
+void cil_winograd_weight_grad_images(int width, const float *x, const float *gy, int N, int C, int H, int W, int O,
+                                     float *du, float *work) {
+    float *aligned = (float *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
+    kernels_of(width)->wino_dw(x, gy, N, C, H, W, O, du, aligned);
+}
+
+void cil_winograd_weight_grad_unpack(const float *du, int O, int C, float *w) {
+    /* w[o, c] = G^T dU[c, o] G, G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1]. */
+    static const float gt[3][4] = {{1, 0.5f, 0.5f, 0}, {0, 0.5f, -0.5f, 0}, {0, 0.5f, 0.5f, 1}};
+    const long stride = (long)C * O;
+    for (int o = 0; o < O; o++)
+        for (int c = 0; c < C; c++) {
+            const float *d = du + (long)c * O + o;
+            float t[3][4];
+            for (int u = 0; u < 3; u++)
+                for (int j = 0; j < 4; j++) {
+                    float s = 0;
+                    for (int i = 0; i < 4; i++) s += gt[u][i] * d[(4 * i + j) * stride];
+                    t[u][j] = s;
+                }
+            float *k = w + ((long)o * C + c) * 9;
+            for (int u = 0; u < 3; u++)
+                for (int v = 0; v < 3; v++) {
+                    float s = 0;
+                    for (int j = 0; j < 4; j++) s += t[u][j] * gt[v][j];
+                    k[3 * u + v] = s;
+                }
+        }
 }

@@ -3,7 +3,7 @@ import Foundation
 import CKernels
 
 // 2-D convolution (cross-correlation, no bias). 3x3 stride-1 padding-1 layers (most
-// of a ResNet) run the Winograd kernel of CKernels forward and for the input gradient
+// of a ResNet) run the Winograd kernel of CKernels forward and for both gradients
 // where it measured faster (WinogradConv3x3.prefers), the direct kernel otherwise;
 // every other geometry, and every weight gradient, runs per image: im2col into a
 // column buffer that stays in cache, then one GEMM whose output is the image's NCHW
@@ -68,6 +68,11 @@ extension Tensor {
                 }
             }
             let gxp = UncheckedBox(direct ? nil : gx?.storage.pointer)
+            if needW && direct && WinogradConv3x3.appliesToWeightGradient(g, outputChannels: O, vectorWidth: width) {
+                let gw = WinogradConv3x3.weightGradient(g, vectorWidth: width, input: x.storage.pointer,
+                                                        outputGradient: grad.storage.pointer, outputChannels: O)
+                return [gx, Tensor(shape: weight.shape, storage: gw)]
+            }
             if needW && direct && DirectConv3x3.weightGradientSupported(g, width: width, outputChannels: O) {
                 let gw = DirectConv3x3.weightGradient(g, width: width, input: x.storage.pointer,
                                                       outputGradient: grad.storage.pointer, outputChannels: O)
@@ -208,7 +213,7 @@ public enum DirectConv3x3 {
 
 /// Adds the per-worker partial sums (`workers` slices of `size` floats) into the first
 /// slice, in worker order, so the result is fixed for a given thread count.
-private func sumPartials(_ partials: TensorStorage, workers: Int, size: Int) {
+func sumPartials(_ partials: TensorStorage, workers: Int, size: Int) {
     let sum = partials.pointer
     for w in 1..<max(workers, 1) {
         let src = partials.pointer + w * size

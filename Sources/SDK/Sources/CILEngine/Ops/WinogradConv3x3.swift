@@ -2,9 +2,9 @@ import Foundation
 import CKernels
 
 /// The Winograd F(2×2, 3×3) kernel of CKernels (see `cil_kernels.h`) for 3×3 stride-1
-/// padding-1 convolutions, forward and input gradient, over a batch: weights
-/// transformed once per call, each thread's chunk of images in one kernel call with its
-/// own scratch. It computes the same function as `DirectConv3x3.run` with 16 instead of
+/// padding-1 convolutions, forward, input gradient and weight gradient, over a batch:
+/// weights transformed once per call, each thread's chunk of images in one kernel call
+/// with its own scratch. It computes the same function as `DirectConv3x3.run` with 16 instead of
 /// 36 multiplications per 2×2 output tile and channel pair, plus the input and output
 /// transforms; the rounding differs (see docs/PERFORMANCE.md for the measured error).
 public enum WinogradConv3x3 {
@@ -81,6 +81,43 @@ public enum WinogradConv3x3 {
         }
     }
 
+    /// Whether the weight gradient of a 3×3 stride-1 padding-1 convolution of `g`'s
+    /// images to `outputChannels` runs this kernel: as `applies`, and `outputChannels` a
+    /// multiple of the vector width (the products run vectors over output channels).
+    static func appliesToWeightGradient(_ g: ConvGeometry, outputChannels: Int, vectorWidth: Int) -> Bool {
+        applies(to: g, inputChannels: g.channels, outputChannels: outputChannels)
+            && cil_winograd_weight_grad_supported(Int32(vectorWidth), Int32(outputChannels)) == 1
+    }
+
+    /// dW [O, C, 3, 3] = Σ_n Σ_{i,j} dY[n, o, i, j] · x[n, c, i + u − 1, j + v − 1], computed
+    /// in the Winograd domain (dU = Σ_tiles V ⊙ A dY A^T, then dW = G^T dU G): one partial
+    /// dU per chunk of images, added in chunk order (fixed for a thread count), then
+    /// transformed once. `input`: [N, C, H, W], `outputGradient`: [N, O, H, W]; O a
+    /// multiple of the vector width (`appliesToWeightGradient`).
+    static func weightGradient(_ g: ConvGeometry, vectorWidth width: Int, input: UnsafePointer<Float>,
+                               outputGradient: UnsafePointer<Float>, outputChannels O: Int) -> TensorStorage {
+        let C = g.channels, H = g.height, W = g.width, size = 16 * C * O
+        let workers = min(Parallel.threads, g.batch)
+        let chunk = (g.batch + workers - 1) / workers
+        let partials = TensorStorage(count: workers * size, repeating: 0)
+        let box = UncheckedBox((input, outputGradient, partials.pointer))
+        Parallel.forEach(workers) { w in
+            let (x, gy, partials) = box.value
+            let lo = w * chunk, hi = min(g.batch, lo + chunk)
+            guard lo < hi else { return }
+            let workspace = cil_winograd_weight_grad_workspace(Int32(C), Int32(O), Int32(H), Int32(W), Int32(hi - lo))
+            let work = TensorStorage(uninitializedCount: workspace)
+            withExtendedLifetime(work) {
+                cil_winograd_weight_grad_images(Int32(width), x + lo * C * H * W, gy + lo * O * H * W, Int32(hi - lo),
+                                                Int32(C), Int32(H), Int32(W), Int32(O), partials + w * size, work.pointer)
+            }
+        }
+        sumPartials(partials, workers: workers, size: size)
+        let gw = TensorStorage(uninitializedCount: O * C * 9)
+        withExtendedLifetime(partials) { cil_winograd_weight_grad_unpack(partials.pointer, Int32(O), Int32(C), gw.pointer) }
+        return gw
+    }
+
     /// y = conv3x3(x) by this kernel whatever `CIL_WINOGRAD` says, without autograd:
     /// x [N, C, H, W], weight [O, C, 3, 3] → [N, O, H, W], stride 1, zero padding 1.
     /// `vectorWidth` as in `DirectConv3x3.vectorWidth` (a width this CPU cannot run means
@@ -94,6 +131,23 @@ public enum WinogradConv3x3 {
         run(batch: N, height: H, width: W, vectorWidth: vectorWidth, input: x.storage.pointer, inputChannels: C,
             weight: weight.storage.pointer, outputChannels: O, transposed: false, output: y.pointer)
         return Tensor(shape: [N, O, H, W], storage: y)
+    }
+
+    /// dW [O, C, 3, 3] of y = conv3x3(x, weight) for x [N, C, H, W] and an output gradient
+    /// gy [N, O, H, W], by this kernel and without autograd; O must be a multiple of
+    /// `vectorWidth` (see `appliesToWeightGradient`).
+    public static func weightGradient(_ x: Tensor, outputGradient gy: Tensor,
+                                      vectorWidth: Int = DirectConv3x3.vectorWidth) -> Tensor {
+        precondition(x.rank == 4 && gy.rank == 4 && x.shape[0] == gy.shape[0] && x.shape[2...] == gy.shape[2...],
+                     "Winograd weight gradient: input \(x.shape) and gradient \(gy.shape) do not match (NCHW)")
+        let O = gy.shape[1]
+        precondition(cil_winograd_weight_grad_supported(Int32(vectorWidth), Int32(O)) == 1,
+                     "Winograd weight gradient: \(O) output channels, not a multiple of the vector width")
+        let g = ConvGeometry(batch: x.shape[0], channels: x.shape[1], height: x.shape[2], width: x.shape[3],
+                             kernelH: 3, kernelW: 3, stride: 1, padding: 1)
+        let gw = weightGradient(g, vectorWidth: vectorWidth, input: x.storage.pointer,
+                                outputGradient: gy.storage.pointer, outputChannels: O)
+        return Tensor(shape: [O, x.shape[1], 3, 3], storage: gw)
     }
 
     /// dX of y = conv3x3(x, weight) for an output gradient gy [N, O, H, W], by this kernel

@@ -83,6 +83,20 @@ void cil_winograd_pack_weights(const float *w, int O, int C, int transposed, flo
 void cil_winograd_images(int width, const float *x, int N, int C, int H, int W, const float *u, int O,
                          float *y, float *work);
 
+/* Winograd weight gradient, for O a multiple of the vector width
+ * (cil_winograd_weight_grad_supported): du [16][C][O] += sum over the N images and their
+ * tiles t of V[xi][c][t] * (A dY_t A^T)[xi][o] (V the input transform of x, as in the
+ * forward pass; A dY_t A^T the transposed output transform of the 2x2 tile t of gy).
+ * x: [N, C, H, W], gy: [N, O, H, W]; `work` holds
+ * cil_winograd_weight_grad_workspace(C, O, H, W, N) floats. Then
+ * cil_winograd_weight_grad_unpack gives w [O, C, 3, 3] = G^T du[c, o] G, the gradient
+ * of the weights (the transform is linear: partial sums of du may be added first). */
+int cil_winograd_weight_grad_supported(int width, int O);
+long cil_winograd_weight_grad_workspace(int C, int O, int H, int W, int N);
+void cil_winograd_weight_grad_images(int width, const float *x, const float *gy, int N, int C, int H, int W, int O,
+                                     float *du, float *work);
+void cil_winograd_weight_grad_unpack(const float *du, int O, int C, float *w);
+
 /* Reductions of n floats, with 16 partial sums (vectorised; a fixed order):
  * sum p; sum (p - mean)^2; and sum g with sum g (x - mean). */
 float cil_sum(const float *p, long n);
