@@ -29,6 +29,16 @@ public enum WinogradConv3x3 {
     /// False when the environment sets `CIL_WINOGRAD=0`.
     public static var enabled: Bool { mode != .off }
 
+    /// Where the kernel runs, for reports: "off" (`CIL_WINOGRAD=0`), "measured" (the
+    /// shapes of `prefers`, the default) or "all" (`CIL_WINOGRAD=all`).
+    public static var setting: String {
+        switch mode {
+        case .off: "off"
+        case .measured: "measured"
+        case .all: "all"
+        }
+    }
+
     /// The shapes where Winograd measured faster than the direct kernel on this
     /// machine (docs/PERFORMANCE.md, "Winograd"): at least 16 input and 16 output
     /// channels and an image of at least 8×8. ResNet-32's stride-1 stage convolutions

@@ -65,8 +65,8 @@ void cil_conv3x3_unpack_weights(const float *wpacked, int O, int C, float *w);
  * i.e. 16 products of 4x4 per tile and channel pair instead of 36. Odd H or W: the
  * last tile row / column reads zero padding and writes only the outputs inside. The
  * rounding differs from the direct kernel (see docs/PERFORMANCE.md for the measured
- * error). Tiles of several small images are grouped so that a group fills at least
- * 64 vector lanes.
+ * error). Tiles run in blocks: whole tile rows of one image (about 256 KiB of
+ * transformed input), or several images of fewer than 16 tiles each.
  *
  * cil_winograd_pack_weights: u[(xi*Cin + c)*Cout + o] = (G g G^T)[xi], xi = 4i + j,
  * 16 * O * C floats, for g the 3x3 kernel of output channel o and input channel c.
