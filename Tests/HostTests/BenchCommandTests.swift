@@ -14,6 +14,7 @@ struct BenchCommandTests {
         }
         #expect((report["images_per_second"] as? Double ?? 0) > 0)
         #expect(report["batch"] as? Int == 4)
+        #expect(["off", "measured", "all"].contains(report["winograd"] as? String ?? ""), "winograd: \(String(describing: report["winograd"]))")
         // ResNet-32 on 32×32 inputs, 100 classes: 69,130,496 multiply-adds forward
         // (stem 442,368; three stages of 23,592,960 / 22,544,384 / 22,544,384; head
         // 6,400); a training step is 2·(3·forward − stem) FLOPs.

@@ -2,9 +2,44 @@
  * (conv3x3_body.inc) is compiled for AVX-512, AVX2+FMA and a generic 4-wide
  * vector; the widest the CPU supports is chosen once. */
 #include "cil_kernels.h"
+#include <stdint.h>
 #include <string.h>
 
 #define GRANULE 48 /* output positions per tile row: QB (3) x the widest vector (16) */
+#define WINO_BLOCK_TILES 16 /* Winograd: the fewest tiles per block (the widest vector) */
+#ifndef WINO_BLOCK_BUDGET
+#define WINO_BLOCK_BUDGET 65536 /* floats of transformed input per block (256 KiB, in L2); measured:
+                                   * 4-32 Ki floats ran the 16- and 32-channel layers 5-15% slower */
+#endif
+
+/* Winograd blocks: *G images of *rb tile rows each. Images of fewer than
+ * WINO_BLOCK_TILES tiles are grouped (up to N of them); larger ones are cut into
+ * blocks of whole tile rows, about WINO_BLOCK_BUDGET floats of transformed input
+ * (16 x C x tiles) each. */
+static void wino_blocks(int N, int C, int H, int W, int *G, int *rb) {
+    const int th = (H + 1) / 2, tw = (W + 1) / 2;
+    const long tpi = (long)th * tw;
+    int target = WINO_BLOCK_BUDGET / 16 / (C > 0 ? C : 1) / 16 * 16;
+    if (target < WINO_BLOCK_TILES) target = WINO_BLOCK_TILES;
+    if (tpi < WINO_BLOCK_TILES) {
+        long g = (WINO_BLOCK_TILES + tpi - 1) / tpi;
+        *G = (int)(g < N ? g : (N > 0 ? N : 1));
+        *rb = th;
+    } else {
+        *G = 1;
+        *rb = tw >= target ? 1 : target / tw;
+    }
+}
+/* The row stride of V and M for a block of g images of rb tile rows: its tile count
+ * rounded up to the widest vector. */
+static long wino_block_tiles(int g, int rb, int W) {
+    const long tiles = (long)g * rb * ((W + 1) / 2);
+    return (tiles + 15) / 16 * 16;
+}
+/* The stride between the positions xi of V (rows = C) or M (rows = O): one cache line
+ * more than the rows, so that the 16 streams of a tile's positions (a multiple of
+ * 4 KiB apart otherwise) do not share one L1 set. */
+static long wino_pos_stride(int rows, long ts) { return rows * ts + 16; }
 
 typedef float v16f __attribute__((vector_size(64), aligned(4)));
 typedef float v8f __attribute__((vector_size(32), aligned(4)));
@@ -15,6 +50,7 @@ typedef float v4f __attribute__((vector_size(16), aligned(4)));
 #define ATTR __attribute__((target("avx512f,fma")))
 #define SUFFIX avx512
 #include "conv3x3_body.inc"
+#include "winograd_body.inc"
 #undef VL
 #undef VEC
 #undef ATTR
@@ -25,6 +61,7 @@ typedef float v4f __attribute__((vector_size(16), aligned(4)));
 #define ATTR __attribute__((target("avx2,fma")))
 #define SUFFIX avx2
 #include "conv3x3_body.inc"
+#include "winograd_body.inc"
 #undef VL
 #undef VEC
 #undef ATTR
@@ -35,6 +72,7 @@ typedef float v4f __attribute__((vector_size(16), aligned(4)));
 #define ATTR
 #define SUFFIX generic
 #include "conv3x3_body.inc"
+#include "winograd_body.inc"
 #undef VL
 #undef VEC
 #undef ATTR
@@ -43,6 +81,8 @@ typedef float v4f __attribute__((vector_size(16), aligned(4)));
 typedef void (*planes_fn)(const float *, int, long, int, const float *, int, float *, long);
 typedef void (*dw_fn)(const float *, int, long, int, int, int, const float *, int, float *);
 typedef void (*dwq_fn)(const float *, int, long, int, const float *, long, int, float *);
+typedef void (*wino_fn)(const float *, int, int, int, int, const float *, int, float *, float *);
+typedef void (*wino_dw_fn)(const float *, const float *, int, int, int, int, int, float *, float *);
 
 /* One vector width's kernels. The set in use is one atomic pointer, so that a call
  * always sees a consistent set, even while a test switches widths. */
@@ -51,10 +91,12 @@ struct kernel_set {
     planes_fn planes;
     dw_fn dw;
     dwq_fn dwq;
+    wino_fn wino;
+    wino_dw_fn wino_dw;
 };
-static const struct kernel_set avx512_set = {16, conv_planes_avx512, dw_planes_avx512, dwq_planes_avx512};
-static const struct kernel_set avx2_set = {8, conv_planes_avx2, dw_planes_avx2, dwq_planes_avx2};
-static const struct kernel_set generic_set = {4, conv_planes_generic, dw_planes_generic, dwq_planes_generic};
+static const struct kernel_set avx512_set = {16, conv_planes_avx512, dw_planes_avx512, dwq_planes_avx512, wino_images_avx512, wino_dw_images_avx512};
+static const struct kernel_set avx2_set = {8, conv_planes_avx2, dw_planes_avx2, dwq_planes_avx2, wino_images_avx2, wino_dw_images_avx2};
+static const struct kernel_set generic_set = {4, conv_planes_generic, dw_planes_generic, dwq_planes_generic, wino_images_generic, wino_dw_images_generic};
 static const struct kernel_set *chosen_set = 0;
 
 /* The kernels of `width` if this CPU runs them, else NULL. */
@@ -199,4 +241,91 @@ void cil_conv3x3_unpack_weights(const float *wpacked, int O, int C, float *w) {
     for (int o = 0; o < O; o++)
         for (int c = 0; c < C; c++)
             for (int t = 0; t < 9; t++) w[((long)o * C + c) * 9 + t] = wpacked[((long)c * 9 + t) * O + o];
+}
+
+long cil_winograd_workspace(int C, int O, int H, int W, int N) {
+    int G, rb;
+    wino_blocks(N, C, H, W, &G, &rb);
+    const long ts = wino_block_tiles(G, rb, W);
+    return 16 * (wino_pos_stride(C, ts) + wino_pos_stride(O, ts)) + 16; /* + 16: room to align to 64 bytes */
+}
+
+/* u = G g G^T for one 3x3 kernel g (row-major), G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1];
+ * u[xi * stride] for xi = 4i + j. */
+static void wino_transform_kernel(const float g[9], float *u, long stride) {
+    float t[4][3];
+    for (int v = 0; v < 3; v++) {
+        t[0][v] = g[v];
+        t[1][v] = 0.5f * (g[v] + g[3 + v] + g[6 + v]);
+        t[2][v] = 0.5f * (g[v] - g[3 + v] + g[6 + v]);
+        t[3][v] = g[6 + v];
+    }
+    for (int i = 0; i < 4; i++) {
+        u[(4 * i + 0) * stride] = t[i][0];
+        u[(4 * i + 1) * stride] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+        u[(4 * i + 2) * stride] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+        u[(4 * i + 3) * stride] = t[i][2];
+    }
+}
+
+void cil_winograd_pack_weights(const float *w, int O, int C, int transposed, float *u) {
+    for (int o = 0; o < O; o++)
+        for (int c = 0; c < C; c++) {
+            const float *k = w + ((long)o * C + c) * 9;
+            if (!transposed) {
+                wino_transform_kernel(k, u + (long)c * O + o, (long)C * O);
+            } else {
+                float f[9];
+                for (int t = 0; t < 9; t++) f[t] = k[8 - t];
+                wino_transform_kernel(f, u + (long)o * C + c, (long)O * C);
+            }
+        }
+}
+
+void cil_winograd_images(int width, const float *x, int N, int C, int H, int W, const float *u, int O,
+                         float *y, float *work) {
+    /* Rows of V and M start on cache lines (vectors of tiles then never split a line). */
+    float *aligned = (float *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
+    kernels_of(width)->wino(x, N, C, H, W, u, O, y, aligned);
+}
+
+int cil_winograd_weight_grad_supported(int width, int O) {
+    return O > 0 && O % kernels_of(width)->width == 0;
+}
+
+long cil_winograd_weight_grad_workspace(int C, int O, int H, int W, int N) {
+    int G, rb;
+    wino_blocks(N, C, H, W, &G, &rb);
+    const long ts = wino_block_tiles(G, rb, W);
+    return 16 * wino_pos_stride(C, ts) + 16 * (ts * O + 16) + (long)G * H * W * O + 16;
+}
+
+void cil_winograd_weight_grad_images(int width, const float *x, const float *gy, int N, int C, int H, int W, int O,
+                                     float *du, float *work) {
+    float *aligned = (float *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
+    kernels_of(width)->wino_dw(x, gy, N, C, H, W, O, du, aligned);
+}
+
+void cil_winograd_weight_grad_unpack(const float *du, int O, int C, float *w) {
+    /* w[o, c] = G^T dU[c, o] G, G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1]. */
+    static const float gt[3][4] = {{1, 0.5f, 0.5f, 0}, {0, 0.5f, -0.5f, 0}, {0, 0.5f, 0.5f, 1}};
+    const long stride = (long)C * O;
+    for (int o = 0; o < O; o++)
+        for (int c = 0; c < C; c++) {
+            const float *d = du + (long)c * O + o;
+            float t[3][4];
+            for (int u = 0; u < 3; u++)
+                for (int j = 0; j < 4; j++) {
+                    float s = 0;
+                    for (int i = 0; i < 4; i++) s += gt[u][i] * d[(4 * i + j) * stride];
+                    t[u][j] = s;
+                }
+            float *k = w + ((long)o * C + c) * 9;
+            for (int u = 0; u < 3; u++)
+                for (int v = 0; v < 3; v++) {
+                    float s = 0;
+                    for (int j = 0; j < 4; j++) s += t[u][j] * gt[v][j];
+                    k[3 * u + v] = s;
+                }
+        }
 }

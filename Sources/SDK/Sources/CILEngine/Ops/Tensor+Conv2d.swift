@@ -3,7 +3,8 @@ import Foundation
 import CKernels
 
 // 2-D convolution (cross-correlation, no bias). 3x3 stride-1 padding-1 layers (most
-// of a ResNet) run the direct kernel of CKernels forward and for the input gradient;
+// of a ResNet) run the Winograd kernel of CKernels forward and for both gradients
+// where it measured faster (WinogradConv3x3.prefers), the direct kernel otherwise;
 // every other geometry, and every weight gradient, runs per image: im2col into a
 // column buffer that stays in cache, then one GEMM whose output is the image's NCHW
 // slice. Images run in parallel (one single-threaded kernel per image and thread).
@@ -31,7 +32,11 @@ extension Tensor {
 
         let y = TensorStorage(uninitializedCount: g.batch * outImage)
         let xp = UncheckedBox(x.storage.pointer), wp = UncheckedBox(weight.storage.pointer), yp = UncheckedBox(y.pointer)
-        if direct {
+        if direct && WinogradConv3x3.applies(to: g, inputChannels: g.channels, outputChannels: O) {
+            WinogradConv3x3.run(batch: g.batch, height: g.height, width: g.width, vectorWidth: width,
+                                input: x.storage.pointer, inputChannels: g.channels, weight: weight.storage.pointer,
+                                outputChannels: O, transposed: false, output: y.pointer)
+        } else if direct {
             DirectConv3x3.run(g, width: width, input: x.storage.pointer, inputChannels: g.channels,
                               weight: weight.storage.pointer, outputChannels: O, transposed: false, output: y.pointer)
         } else {
@@ -52,11 +57,22 @@ extension Tensor {
             let gx = needX ? Tensor(uninitializedShape: x.shape) : nil
             if direct, let gx {
                 // dx = conv3x3(gy) with the weights transposed and flipped.
-                DirectConv3x3.run(g, width: width, input: grad.storage.pointer, inputChannels: O,
-                                  weight: weight.storage.pointer, outputChannels: g.channels, transposed: true,
-                                  output: gx.storage.pointer)
+                if WinogradConv3x3.applies(to: g, inputChannels: O, outputChannels: g.channels) {
+                    WinogradConv3x3.run(batch: g.batch, height: g.height, width: g.width, vectorWidth: width,
+                                        input: grad.storage.pointer, inputChannels: O, weight: weight.storage.pointer,
+                                        outputChannels: g.channels, transposed: true, output: gx.storage.pointer)
+                } else {
+                    DirectConv3x3.run(g, width: width, input: grad.storage.pointer, inputChannels: O,
+                                      weight: weight.storage.pointer, outputChannels: g.channels, transposed: true,
+                                      output: gx.storage.pointer)
+                }
             }
             let gxp = UncheckedBox(direct ? nil : gx?.storage.pointer)
+            if needW && direct && WinogradConv3x3.appliesToWeightGradient(g, outputChannels: O, vectorWidth: width) {
+                let gw = WinogradConv3x3.weightGradient(g, vectorWidth: width, input: x.storage.pointer,
+                                                        outputGradient: grad.storage.pointer, outputChannels: O)
+                return [gx, Tensor(shape: weight.shape, storage: gw)]
+            }
             if needW && direct && DirectConv3x3.weightGradientSupported(g, width: width, outputChannels: O) {
                 let gw = DirectConv3x3.weightGradient(g, width: width, input: x.storage.pointer,
                                                       outputGradient: grad.storage.pointer, outputChannels: O)
@@ -197,7 +213,7 @@ public enum DirectConv3x3 {
 
 /// Adds the per-worker partial sums (`workers` slices of `size` floats) into the first
 /// slice, in worker order, so the result is fixed for a given thread count.
-private func sumPartials(_ partials: TensorStorage, workers: Int, size: Int) {
+func sumPartials(_ partials: TensorStorage, workers: Int, size: Int) {
     let sum = partials.pointer
     for w in 1..<max(workers, 1) {
         let src = partials.pointer + w * size

@@ -58,6 +58,45 @@ void cil_conv3x3_weight_grad_image(int width, const float *x, const float *gy, i
 /* w[o, c, t] = wpacked[(c*9 + t)*O + o]: the inverse of cil_conv3x3_pack_weights. */
 void cil_conv3x3_unpack_weights(const float *wpacked, int O, int C, float *w);
 
+/* Winograd F(2x2, 3x3) convolution, stride 1, zero padding 1, of N images in NCHW:
+ * the same y as cil_conv3x3_image, from 2x2 output tiles computed as
+ *   Y_t = A^T [ sum_c U[c] (.) (B^T d_{c,t} B) ] A
+ * (d_{c,t} the 4x4 patch of the zero-padded channel c under tile t, (.) elementwise),
+ * i.e. 16 products of 4x4 per tile and channel pair instead of 36. Odd H or W: the
+ * last tile row / column reads zero padding and writes only the outputs inside. The
+ * rounding differs from the direct kernel (see docs/PERFORMANCE.md for the measured
+ * error). Tiles run in blocks: whole tile rows of one image (about 256 KiB of
+ * transformed input), or several images of fewer than 16 tiles each.
+ *
+ * cil_winograd_pack_weights: u[(xi*Cin + c)*Cout + o] = (G g G^T)[xi], xi = 4i + j,
+ * 16 * O * C floats, for g the 3x3 kernel of output channel o and input channel c.
+ * Forward (transposed = 0): g = w[o, c] with Cin = C, Cout = O. Input gradient
+ * (transposed = 1): the convolution of dY (Cin = O) to dX (Cout = C) with
+ * g = w[o, c] flipped (g[t] = w[o, c, 8 - t]). w: [O, C, 3, 3].
+ *
+ * cil_winograd_images: y [N, O, H, W] (overwritten) = conv3x3(x [N, C, H, W]) with the
+ * transformed weights u of Cin = C, Cout = O; `work` holds cil_winograd_workspace(C, O,
+ * H, W, N) floats (one buffer per thread; calls on different buffers are independent).
+ * `width` as for cil_conv3x3_image. */
+long cil_winograd_workspace(int C, int O, int H, int W, int N);
+void cil_winograd_pack_weights(const float *w, int O, int C, int transposed, float *u);
+void cil_winograd_images(int width, const float *x, int N, int C, int H, int W, const float *u, int O,
+                         float *y, float *work);
+
+/* Winograd weight gradient, for O a multiple of the vector width
+ * (cil_winograd_weight_grad_supported): du [16][C][O] += sum over the N images and their
+ * tiles t of V[xi][c][t] * (A dY_t A^T)[xi][o] (V the input transform of x, as in the
+ * forward pass; A dY_t A^T the transposed output transform of the 2x2 tile t of gy).
+ * x: [N, C, H, W], gy: [N, O, H, W]; `work` holds
+ * cil_winograd_weight_grad_workspace(C, O, H, W, N) floats. Then
+ * cil_winograd_weight_grad_unpack gives w [O, C, 3, 3] = G^T du[c, o] G, the gradient
+ * of the weights (the transform is linear: partial sums of du may be added first). */
+int cil_winograd_weight_grad_supported(int width, int O);
+long cil_winograd_weight_grad_workspace(int C, int O, int H, int W, int N);
+void cil_winograd_weight_grad_images(int width, const float *x, const float *gy, int N, int C, int H, int W, int O,
+                                     float *du, float *work);
+void cil_winograd_weight_grad_unpack(const float *du, int O, int C, float *w);
+
 /* Reductions of n floats, with 16 partial sums (vectorised; a fixed order):
  * sum p; sum (p - mean)^2; and sum g with sum g (x - mean). */
 float cil_sum(const float *p, long n);
