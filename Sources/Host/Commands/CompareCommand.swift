@@ -117,7 +117,7 @@ struct CompareCommand: ParsableCommand {
             print(report.markdown)
             print("\nWritten: \(directory.appendingPathComponent("index.html").path)")
             if !report.failures.isEmpty {
-                FileHandle.standardError.write(Data("cil compare --collect: \(report.failures.count) cells missing or failed (listed under \"Failed runs\")\n".utf8))
+                FileHandle.standardError.write(Data("cil compare --collect: \(report.failures.count) cells missing or failed (listed under \"Failed or unfinished runs\")\n".utf8))
                 throw ExitCode(1)
             }
             return
@@ -220,7 +220,7 @@ struct ReportCommand: ParsableCommand {
                         runs.append(ComparisonRun(baseline: baseline,
                                                   arm: Self.armName(directoryName: name, baseline: baseline, seed: seed) ?? name,
                                                   seed: seed, directory: runPath, results: nil,
-                                                  failure: "no results.json (see \(runPath)/log.txt)"))
+                                                  failure: "not finished: no phase done yet (running, stopped or failed; see \(runPath)/log.txt)"))
                     }
                 }
             } else {
@@ -260,6 +260,6 @@ struct ReportCommand: ParsableCommand {
         let c = results.config
         let arm = c.branchMode == .single ? "single-\(c.branch1)" : "dual-\(c.branch1)-\(c.branch2)"
         return ComparisonRun(baseline: c.baseline, arm: arm, seed: c.classOrderSeed, directory: path, results: results,
-                             failure: results.complete ? nil : "incomplete: \(results.phases.count) phases finished")
+                             failure: results.complete ? nil : "not finished: \(results.phases.count) phases done (running, stopped or failed)")
     }
 }

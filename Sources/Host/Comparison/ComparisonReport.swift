@@ -189,7 +189,7 @@ struct ComparisonReport: Codable {
             lines.append("")
         }
         if !failures.isEmpty {
-            lines += ["## Failed runs", ""]
+            lines += ["## Failed or unfinished runs", ""]
             for f in failures { lines.append("- \(f.baseline) / \(f.arm) / seed \(f.seed) (\(f.directory)): \(f.reason)") }
             lines.append("")
         }
@@ -274,7 +274,7 @@ struct ComparisonReport: Codable {
         \(rows)
         </table>
         <p><img src="comparison.svg" alt="accuracy against number of classes"></p>
-        \(failed.isEmpty ? "" : "<h2>Failed runs</h2><ul>\(failed)</ul>")
+        \(failed.isEmpty ? "" : "<h2>Failed or unfinished runs</h2><ul>\(failed)</ul>")
         <p>Files: <a href="comparison.md">comparison.md</a>, <a href="comparison.csv">comparison.csv</a>, <a href="comparison.json">comparison.json</a>.</p>
         </body></html>
         """
