@@ -48,8 +48,8 @@ public final class BasicBlock: Layer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let y = bn2(conv2(bn1(conv1(x), relu: true)))
         let shortcut = downsample.map { $0.bn($0.conv(x)) } ?? x
-        let sum = y + shortcut
-        return isLast ? sum : sum.relu()
+        // relu(y + shortcut) in one pass each way (Tensor.addReLU).
+        return isLast ? y + shortcut : Tensor.addReLU(y, shortcut)
     }
 
     /// A deep copy.
