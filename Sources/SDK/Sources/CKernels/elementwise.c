@@ -66,3 +66,88 @@ void cil_relu_backward(const float *y, const float *g, float *dx, long n) {
     }
     for (; i < n; i++) dx[i] = y[i] <= 0 ? 0 : g[i]; /* as PyTorch's threshold_backward */
 }
+
+/* ---- Fused batch norm / ReLU / residual kernels ---- */
+
+/* g where y > 0 or y is NaN, else +0: the mask of cil_relu_backward, as bits (a macro:
+ * a function returning a 64-byte vector would change the ABI without AVX-512). */
+#define masked_by(g, y) ((v16)((v16i) * (const v16 *)(g) & ~(*(const v16 *)(y) <= 0)))
+
+void cil_plane_moments(const float *p, long n, float *sum, float *mean, float *m2) {
+    float s = cil_sum(p, n);
+    float m = s / (float)n;
+    *sum = s;
+    *mean = m;
+    *m2 = cil_sum_squared_deviation(p, n, m);
+}
+
+void cil_sum_product_deviation_relu(const float *g, const float *x, const float *y, long n, float mean,
+                                    float *sum_g, float *sum_gx) {
+    v16 a = {}, b = {};
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16 gv = masked_by(g + i, y + i);
+        a += gv;
+        b += gv * (*(const v16 *)(x + i) - mean);
+    }
+    float sa = lanes_sum(&a), sb = lanes_sum(&b);
+    for (; i < n; i++) {
+        float gi = y[i] <= 0 ? 0 : g[i];
+        sa += gi;
+        sb += gi * (x[i] - mean);
+    }
+    *sum_g = sa;
+    *sum_gx = sb;
+}
+
+void cil_batch_norm_dx(const float *g, const float *x, const float *y, long n, float k, float mean,
+                       float inv_std, float mg, float mgx, float *dx) {
+    long i = 0;
+    if (y) {
+        for (; i + 16 <= n; i += 16) {
+            v16 xh = (*(const v16 *)(x + i) - mean) * inv_std;
+            *(v16 *)(dx + i) = k * (masked_by(g + i, y + i) - mg - xh * mgx);
+        }
+        for (; i < n; i++) {
+            float gi = y[i] <= 0 ? 0 : g[i];
+            dx[i] = k * (gi - mg - (x[i] - mean) * inv_std * mgx);
+        }
+    } else {
+        for (; i + 16 <= n; i += 16) {
+            v16 xh = (*(const v16 *)(x + i) - mean) * inv_std;
+            *(v16 *)(dx + i) = k * (*(const v16 *)(g + i) - mg - xh * mgx);
+        }
+        for (; i < n; i++) dx[i] = k * (g[i] - mg - (x[i] - mean) * inv_std * mgx);
+    }
+}
+
+void cil_scale_relu_backward(const float *g, const float *y, long n, float k, float *dx) {
+    long i = 0;
+    if (y) {
+        for (; i + 16 <= n; i += 16) *(v16 *)(dx + i) = k * masked_by(g + i, y + i);
+        for (; i < n; i++) dx[i] = k * (y[i] <= 0 ? 0 : g[i]);
+    } else {
+        for (; i + 16 <= n; i += 16) *(v16 *)(dx + i) = k * *(const v16 *)(g + i);
+        for (; i < n; i++) dx[i] = k * g[i];
+    }
+}
+
+void cil_add_relu_forward(const float *a, const float *b, float *y, long n) {
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16 v = *(const v16 *)(a + i) + *(const v16 *)(b + i);
+        v16i keep = ~(v <= 0);
+        *(v16 *)(y + i) = (v16)((v16i)v & keep);
+    }
+    for (; i < n; i++) { float v = a[i] + b[i]; y[i] = v <= 0 ? 0 : v; }
+}
+
+void cil_affine_add_relu_forward(const float *x, const float *r, float *y, long n, float a, float shift) {
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16 v = (*(const v16 *)(x + i) * a + shift) + *(const v16 *)(r + i);
+        v16i keep = ~(v <= 0);
+        *(v16 *)(y + i) = (v16)((v16i)v & keep);
+    }
+    for (; i < n; i++) { float v = (x[i] * a + shift) + r[i]; y[i] = v <= 0 ? 0 : v; }
+}

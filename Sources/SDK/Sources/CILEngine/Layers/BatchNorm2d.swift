@@ -44,4 +44,12 @@ public final class BatchNorm2d: Layer {
         Tensor.batchNorm(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
                          training: isTraining, momentum: momentum, eps: eps, relu: relu)
     }
+
+    /// relu(self(x) + residual) in one op (residual: x's shape): one forward pass, and a
+    /// backward that writes the masked gradient once for the residual (see
+    /// `Tensor.batchNorm(_:gamma:beta:runningMean:runningVar:training:momentum:eps:relu:residual:)`).
+    public func callAsFunction(_ x: Tensor, addingReLU residual: Tensor) -> Tensor {
+        Tensor.batchNorm(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+                         training: isTraining, momentum: momentum, eps: eps, relu: true, residual: residual)
+    }
 }

@@ -221,6 +221,34 @@ extension Tensor {
         }
     }
 
+    /// relu(a + b) for two tensors of the same shape (no broadcasting), in one pass: the
+    /// residual addition and ReLU of a ResNet block. Forward: y = max(a + b, 0), NaN
+    /// stays NaN. Backward: one masked gradient g' (0 where y <= 0, as PyTorch's
+    /// threshold_backward, so a tie at a + b == 0 gets 0; a NaN output passes g) is
+    /// written once and is the gradient of both inputs. Values and gradients equal
+    /// those of `(a + b).relu()`.
+    public static func addReLU(_ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(a.shape == b.shape, "addReLU: shapes \(a.shape) and \(b.shape) differ")
+        let y = TensorStorage(uninitializedCount: a.count)
+        let box = UncheckedBox((y.pointer, a.storage.pointer, b.storage.pointer))
+        Parallel.forChunks(a.count, grain: 1 << 14) { r in
+            let (o, pa, pb) = box.value
+            cil_add_relu_forward(pa + r.lowerBound, pb + r.lowerBound, o + r.lowerBound, r.count)
+        }
+        // The backward pass reads the output through its own handle (capturing the
+        // result itself would make a reference cycle).
+        let output = Tensor(shape: a.shape, storage: y)
+        return Tensor.result("addReLU", shape: a.shape, storage: y, inputs: [a, b]) { g in
+            let gx = Tensor(uninitializedShape: a.shape)
+            let box = UncheckedBox((gx.storage.pointer, g.storage.pointer, output.storage.pointer))
+            Parallel.forChunks(gx.count, grain: 1 << 14) { r in
+                let (o, gp, yp) = box.value
+                cil_relu_backward(yp + r.lowerBound, gp + r.lowerBound, o + r.lowerBound, r.count)
+            }
+            return [gx, gx]
+        }
+    }
+
     /// e^x.
     public func exp() -> Tensor { unary("exp", { Foundation.exp($0) }, derivative: { _, y in y }) }
 

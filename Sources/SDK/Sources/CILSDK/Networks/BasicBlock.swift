@@ -46,10 +46,11 @@ public final class BasicBlock: Layer {
 
     /// [N, in, H, W] -> [N, out, H/s, W/s].
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = bn2(conv2(bn1(conv1(x), relu: true)))
+        let h = conv2(bn1(conv1(x), relu: true))
         let shortcut = downsample.map { $0.bn($0.conv(x)) } ?? x
-        let sum = y + shortcut
-        return isLast ? sum : sum.relu()
+        // relu(bn2(h) + shortcut) as one batch-norm op: one forward pass, one masked
+        // gradient shared by bn2 and the shortcut.
+        return isLast ? bn2(h) + shortcut : bn2(h, addingReLU: shortcut)
     }
 
     /// A deep copy.

@@ -108,6 +108,26 @@ void cil_sum_product_deviation(const float *g, const float *x, long n, float mea
 void cil_relu_forward(const float *x, float *y, long n);
 void cil_relu_backward(const float *y, const float *g, float *dx, long n);
 
+/* Fused batch norm / ReLU / residual kernels. Wherever y is given it is a ReLU output
+ * and the gradient g is masked on the fly exactly as cil_relu_backward does (g' = 0
+ * where y <= 0, else g; a NaN output passes g), so no masked copy is written.
+ *
+ * cil_plane_moments: one plane of n floats read twice while it is in cache: its sum,
+ * the float mean m = sum / n and m2 = sum (p - m)^2 (with the reductions above).
+ * cil_sum_product_deviation_relu: cil_sum_product_deviation of g' (y != NULL).
+ * cil_batch_norm_dx: dx = k (g' - mg - (x - mean) inv_std mgx); g' = g when y == NULL.
+ * cil_scale_relu_backward: dx = k g' (evaluation-mode batch norm); g' = g when y == NULL.
+ * cil_add_relu_forward: y = max(a + b, 0) (NaN stays NaN).
+ * cil_affine_add_relu_forward: y = max((x a + shift) + r, 0) (NaN stays NaN). */
+void cil_plane_moments(const float *p, long n, float *sum, float *mean, float *m2);
+void cil_sum_product_deviation_relu(const float *g, const float *x, const float *y, long n, float mean,
+                                    float *sum_g, float *sum_gx);
+void cil_batch_norm_dx(const float *g, const float *x, const float *y, long n, float k, float mean,
+                       float inv_std, float mg, float mgx, float *dx);
+void cil_scale_relu_backward(const float *g, const float *y, long n, float k, float *dx);
+void cil_add_relu_forward(const float *a, const float *b, float *y, long n);
+void cil_affine_add_relu_forward(const float *x, const float *r, float *y, long n, float a, float shift);
+
 #ifdef __cplusplus
 }
 #endif
