@@ -8,11 +8,7 @@ import Testing
 
 @Suite("Direct 3x3 convolution", .serialized)
 struct DirectConv3x3Tests {
-    /// [N, C, H, W] → O output channels, stride 1, padding 1.
-    struct Case: Sendable, CustomTestStringConvertible {
-        var n: Int, c: Int, h: Int, w: Int, o: Int
-        var testDescription: String { "x[\(n), \(c), \(h), \(w)] → \(o) channels" }
-    }
+    typealias Case = Conv3x3Case
 
     static let cases: [Case] = [
         Case(n: 2, c: 3, h: 32, w: 32, o: 16),   // a ResNet's first convolution
@@ -51,17 +47,7 @@ struct DirectConv3x3Tests {
 
         // Naive references in Double.
         let yRef = NaiveRef.conv2d(xv, xs, wv, ws, stride: 1, padding: 1).values
-        var gxRef = [Double](repeating: 0, count: xv.count), gwRef = [Double](repeating: 0, count: wv.count)
-        for n in 0..<k.n { for o in 0..<k.o { for i in 0..<k.h { for j in 0..<k.w {
-            let g = gv[((n * k.o + o) * k.h + i) * k.w + j]
-            for c in 0..<k.c { for u in 0..<3 { for v in 0..<3 {
-                let hh = i + u - 1, ww = j + v - 1
-                guard hh >= 0, hh < k.h, ww >= 0, ww < k.w else { continue }
-                let xi = ((n * k.c + c) * k.h + hh) * k.w + ww, wi = ((o * k.c + c) * 3 + u) * 3 + v
-                gxRef[xi] += g * wv[wi]
-                gwRef[wi] += g * xv[xi]
-            } } }
-        } } } }
+        let (gxRef, gwRef) = NaiveRef.conv3x3Gradients(xv, xs, wv, ws, outputGradient: gv)
 
         expectClose(y.scalars, yRef, "y")
         expectClose(x.grad?.scalars ?? [], gxRef, "dx")

@@ -460,6 +460,26 @@ enum NaiveRef {
     // Convolution, normalisation, pooling (NCHW).
 
     /// Direct 7-loop cross-correlation with symmetric zero padding.
+    /// The input and weight gradients of a 3×3 stride-1 padding-1 convolution of x
+    /// (shape xs, NCHW) with w (shape ws, OC33) for the output gradient g, in Double.
+    static func conv3x3Gradients(_ x: [Double], _ xs: [Int], _ w: [Double], _ ws: [Int],
+                                 outputGradient g: [Double]) -> (input: [Double], weight: [Double]) {
+        let (N, C, H, W, O) = (xs[0], xs[1], xs[2], xs[3], ws[0])
+        precondition(ws[1] == C && ws[2] == 3 && ws[3] == 3 && g.count == N * O * H * W)
+        var dx = [Double](repeating: 0, count: x.count), dw = [Double](repeating: 0, count: w.count)
+        for n in 0..<N { for o in 0..<O { for i in 0..<H { for j in 0..<W {
+            let gy = g[((n * O + o) * H + i) * W + j]
+            for c in 0..<C { for u in 0..<3 { for v in 0..<3 {
+                let hh = i + u - 1, ww = j + v - 1
+                guard hh >= 0, hh < H, ww >= 0, ww < W else { continue }
+                let xi = ((n * C + c) * H + hh) * W + ww, wi = ((o * C + c) * 3 + u) * 3 + v
+                dx[xi] += gy * w[wi]
+                dw[wi] += gy * x[xi]
+            } } }
+        } } } }
+        return (dx, dw)
+    }
+
     static func conv2d(_ x: [Double], _ xs: [Int], _ w: [Double], _ ws: [Int], stride s: Int, padding p: Int) -> Out {
         let (N, C, H, W) = (xs[0], xs[1], xs[2], xs[3])
         let (O, kH, kW) = (ws[0], ws[2], ws[3])
