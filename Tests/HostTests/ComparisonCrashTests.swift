@@ -50,6 +50,9 @@ struct ComparisonCrashTests {
                 || reason.contains("crashed by \(signal) inside baseline plugin 'crashing-fixture' (\(library.path)), in its loss (phase 1)"), "\(reason)")
         let markdown = try String(contentsOf: out.appendingPathComponent("comparison.md"), encoding: .utf8)
         #expect(markdown.contains("crashing-fixture"), "\(markdown)")
+        // The plot has a panel for icarl only: the crashed baseline has no finished arm to draw.
+        let svg = try String(contentsOf: out.appendingPathComponent("comparison.svg"), encoding: .utf8)
+        #expect(svg.contains(">icarl</text>") && !svg.contains(">crashing-fixture</text>"), "\(svg)")
         // The crashed arm kept its phase 0; icarl's arm finished every phase.
         let crashed = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("runs/crashing-fixture-plain-seed1993/results.json"))) as! [String: Any]
         #expect((crashed["phases"] as? [Any])?.count == 1)

@@ -214,6 +214,8 @@ struct ComparisonReport: Codable {
     /// per baseline, one colour per arm.
     var svg: String {
         let panelW = 360.0, panelH = 260.0, margin = 48.0
+        // A panel per baseline with at least one finished arm.
+        let baselines = self.baselines.filter { !$0.arms.isEmpty }
         let width = Double(max(baselines.count, 1)) * (panelW + margin) + margin
         let height = panelH + 2 * margin + 30
         let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
