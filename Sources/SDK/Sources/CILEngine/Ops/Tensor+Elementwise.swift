@@ -174,7 +174,13 @@ extension Tensor {
     /// self * s with no graph.
     fileprivate func scaledRaw(_ s: Float) -> Tensor {
         let out = Tensor(uninitializedShape: shape)
-        Arithmetic.mul.run(out.storage.pointer, storage.pointer, 1, Tensor(scalar: s).storage.pointer, 0, count: count)
+        // The factor lives in a local for the whole call: a temporary Tensor(scalar:)
+        // could be released (its buffer back in the pool and reused by another
+        // thread) before the loop reads it.
+        var factor = s
+        withUnsafeMutablePointer(to: &factor) { f in
+            Arithmetic.mul.run(out.storage.pointer, storage.pointer, 1, f, 0, count: count)
+        }
         return out
     }
 
