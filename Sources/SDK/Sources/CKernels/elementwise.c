@@ -3,15 +3,25 @@
  * vectorise; the lanes are added at the end, in a fixed order. */
 #include "cil_kernels.h"
 
+/* The package builds for the baseline x86-64 (SSE2); each exported kernel here is
+ * also compiled for AVX2 and AVX-512, and the loader picks the widest the CPU runs
+ * (an ifunc). The results may differ in the last bits between the versions (fused
+ * multiply-adds); a run is always on one machine. */
+#if defined(__x86_64__) && defined(__linux__)
+#define CIL_WIDEST __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#else
+#define CIL_WIDEST
+#endif
+
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
 
-static float lanes_sum(const v16 *v) {
+static inline __attribute__((always_inline)) float lanes_sum(const v16 *v) {
     float s = 0;
     for (int i = 0; i < 16; i++) s += (*v)[i];
     return s;
 }
 
-float cil_sum(const float *p, long n) {
+CIL_WIDEST float cil_sum(const float *p, long n) {
     v16 acc = {};
     long i = 0;
     for (; i + 16 <= n; i += 16) acc += *(const v16 *)(p + i);
@@ -20,7 +30,16 @@ float cil_sum(const float *p, long n) {
     return s;
 }
 
-float cil_sum_squared_deviation(const float *p, long n, float mean) {
+CIL_WIDEST float cil_dot(const float *a, const float *b, long n) {
+    v16 acc = {};
+    long i = 0;
+    for (; i + 16 <= n; i += 16) acc += *(const v16 *)(a + i) * *(const v16 *)(b + i);
+    float s = lanes_sum(&acc);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+CIL_WIDEST float cil_sum_squared_deviation(const float *p, long n, float mean) {
     v16 acc = {};
     long i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -32,7 +51,7 @@ float cil_sum_squared_deviation(const float *p, long n, float mean) {
     return s;
 }
 
-void cil_sum_product_deviation(const float *g, const float *x, long n, float mean, float *sum_g, float *sum_gx) {
+CIL_WIDEST void cil_sum_product_deviation(const float *g, const float *x, long n, float mean, float *sum_g, float *sum_gx) {
     v16 a = {}, b = {};
     long i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -48,7 +67,7 @@ void cil_sum_product_deviation(const float *g, const float *x, long n, float mea
 
 typedef int v16i __attribute__((vector_size(64), aligned(4)));
 
-void cil_relu_forward(const float *x, float *y, long n) {
+CIL_WIDEST void cil_relu_forward(const float *x, float *y, long n) {
     long i = 0;
     for (; i + 16 <= n; i += 16) {
         v16 v = *(const v16 *)(x + i);
@@ -58,7 +77,7 @@ void cil_relu_forward(const float *x, float *y, long n) {
     for (; i < n; i++) y[i] = x[i] <= 0 ? 0 : x[i]; /* NaN stays NaN */
 }
 
-void cil_relu_backward(const float *y, const float *g, float *dx, long n) {
+CIL_WIDEST void cil_relu_backward(const float *y, const float *g, float *dx, long n) {
     long i = 0;
     for (; i + 16 <= n; i += 16) {
         v16i keep = ~(*(const v16 *)(y + i) <= 0);
@@ -73,7 +92,7 @@ void cil_relu_backward(const float *y, const float *g, float *dx, long n) {
  * a function returning a 64-byte vector would change the ABI without AVX-512). */
 #define masked_by(g, y) ((v16)((v16i) * (const v16 *)(g) & ~(*(const v16 *)(y) <= 0)))
 
-void cil_plane_moments(const float *p, long n, float *sum, float *mean, float *m2) {
+CIL_WIDEST void cil_plane_moments(const float *p, long n, float *sum, float *mean, float *m2) {
     float s = cil_sum(p, n);
     float m = s / (float)n;
     *sum = s;
@@ -81,7 +100,7 @@ void cil_plane_moments(const float *p, long n, float *sum, float *mean, float *m
     *m2 = cil_sum_squared_deviation(p, n, m);
 }
 
-void cil_sum_product_deviation_relu(const float *g, const float *x, const float *y, long n, float mean,
+CIL_WIDEST void cil_sum_product_deviation_relu(const float *g, const float *x, const float *y, long n, float mean,
                                     float *sum_g, float *sum_gx) {
     v16 a = {}, b = {};
     long i = 0;
@@ -100,7 +119,7 @@ void cil_sum_product_deviation_relu(const float *g, const float *x, const float 
     *sum_gx = sb;
 }
 
-void cil_batch_norm_dx(const float *g, const float *x, const float *y, long n, float k, float mean,
+CIL_WIDEST void cil_batch_norm_dx(const float *g, const float *x, const float *y, long n, float k, float mean,
                        float inv_std, float mg, float mgx, float *dx) {
     long i = 0;
     if (y) {
@@ -121,7 +140,7 @@ void cil_batch_norm_dx(const float *g, const float *x, const float *y, long n, f
     }
 }
 
-void cil_scale_relu_backward(const float *g, const float *y, long n, float k, float *dx) {
+CIL_WIDEST void cil_scale_relu_backward(const float *g, const float *y, long n, float k, float *dx) {
     long i = 0;
     if (y) {
         for (; i + 16 <= n; i += 16) *(v16 *)(dx + i) = k * masked_by(g + i, y + i);
@@ -132,7 +151,7 @@ void cil_scale_relu_backward(const float *g, const float *y, long n, float k, fl
     }
 }
 
-void cil_add_relu_forward(const float *a, const float *b, float *y, long n) {
+CIL_WIDEST void cil_add_relu_forward(const float *a, const float *b, float *y, long n) {
     long i = 0;
     for (; i + 16 <= n; i += 16) {
         v16 v = *(const v16 *)(a + i) + *(const v16 *)(b + i);
@@ -142,7 +161,7 @@ void cil_add_relu_forward(const float *a, const float *b, float *y, long n) {
     for (; i < n; i++) { float v = a[i] + b[i]; y[i] = v <= 0 ? 0 : v; }
 }
 
-void cil_affine_add_relu_forward(const float *x, const float *r, float *y, long n, float a, float shift) {
+CIL_WIDEST void cil_affine_add_relu_forward(const float *x, const float *r, float *y, long n, float a, float shift) {
     long i = 0;
     for (; i + 16 <= n; i += 16) {
         v16 v = (*(const v16 *)(x + i) * a + shift) + *(const v16 *)(r + i);

@@ -8,6 +8,10 @@ extension Tensor {
     /// Sums `self` (of a broadcast shape) down to `target` shape. No graph.
     func sumToShape(_ target: [Int]) -> Tensor {
         if target == shape { return self }
+        if Tensor.elementCount(target) == 1 {
+            // A sum of everything (a scalar operand's gradient): one vectorised pass.
+            return Tensor(shape: target, [Float(Tensor.sumAll(self))])
+        }
         let out = Tensor.zeros(target)
         let o = out.storage.pointer, g = storage.pointer
         let st = ShapeMath.broadcastStrides(target, to: shape)
@@ -136,8 +140,52 @@ public func - (a: Tensor, b: Tensor) -> Tensor {
 /// a * b element-wise, broadcasting.
 public func * (a: Tensor, b: Tensor) -> Tensor {
     Tensor.binary("mul", a, b, .mul) { g, a, b, _ in
-        (a.requiresGrad ? g * b.broadcastNoGrad(to: g.shape) : nil,
-         b.requiresGrad ? g * a.broadcastNoGrad(to: g.shape) : nil)
+        (a.requiresGrad ? Tensor.productGradient(g, partner: b, of: a) : nil,
+         b.requiresGrad ? Tensor.productGradient(g, partner: a, of: b) : nil)
+    }
+}
+
+extension Tensor {
+    /// The gradient of one factor x of x · partner (broadcasting) before its reduction
+    /// to x's shape: g · partner. Two shortcuts for a scalar factor on a full-size
+    /// tensor (α · B(x) in MANets' aggregation): a scalar partner scales g (no
+    /// broadcast copy); a scalar x gets Σ g · partner directly (one pass, no product
+    /// tensor).
+    fileprivate static func productGradient(_ g: Tensor, partner: Tensor, of x: Tensor) -> Tensor {
+        if partner.count == 1 { return g.scaledRaw(partner.storage.pointer[0]) }
+        if x.count == 1, partner.shape == g.shape {
+            return Tensor(shape: x.shape, [Float(Tensor.dot(g, partner))])
+        }
+        return g * partner.broadcastNoGrad(to: g.shape)
+    }
+
+    /// Σ a[i]·b[i] over two equal-count tensors.
+    static func dot(_ a: Tensor, _ b: Tensor) -> Double {
+        precondition(a.count == b.count)
+        let pa = a.storage.pointer, pb = b.storage.pointer
+        return withExtendedLifetime((a, b)) { chunkedSum(a.count) { cil_dot(pa + $0, pb + $0, $1) } }
+    }
+
+    /// Σ t[i].
+    static func sumAll(_ t: Tensor) -> Double {
+        let p = t.storage.pointer
+        return withExtendedLifetime(t) { chunkedSum(t.count) { cil_sum(p + $0, $1) } }
+    }
+
+    /// Σ over chunks of `count` elements of `partial(start, length)` (a float kernel of
+    /// 16-lane partial sums), the chunks run in parallel and added in Double in chunk
+    /// order: the same result for any thread count.
+    private static func chunkedSum(_ count: Int, _ partial: (Int, Int) -> Float) -> Double {
+        let grain = 1 << 15, chunks = (count + grain - 1) / grain
+        var sums = [Double](repeating: 0, count: chunks)
+        sums.withUnsafeMutableBufferPointer { out in
+            let box = UncheckedBox(out.baseAddress!)
+            Parallel.forEach(chunks) { k in
+                let lo = k * grain
+                box.value[k] = Double(partial(lo, min(grain, count - lo)))
+            }
+        }
+        return sums.reduce(0, +)
     }
 }
 

@@ -98,8 +98,9 @@ void cil_winograd_weight_grad_images(int width, const float *x, const float *gy,
 void cil_winograd_weight_grad_unpack(const float *du, int O, int C, float *w);
 
 /* Reductions of n floats, with 16 partial sums (vectorised; a fixed order):
- * sum p; sum (p - mean)^2; and sum g with sum g (x - mean). */
+ * sum p; sum a b; sum (p - mean)^2; and sum g with sum g (x - mean). */
 float cil_sum(const float *p, long n);
+float cil_dot(const float *a, const float *b, long n);
 float cil_sum_squared_deviation(const float *p, long n, float mean);
 void cil_sum_product_deviation(const float *g, const float *x, long n, float mean, float *sum_g, float *sum_gx);
 
