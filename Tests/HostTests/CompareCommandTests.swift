@@ -116,6 +116,30 @@ struct CompareCommandTests {
         let variant = failures2.first { $0["directory"] as? String == unfinished.path }
         #expect(variant?["baseline"] as? String == "my-lucir-variant" && variant?["arm"] as? String == "plain"
                 && variant?["seed"] as? Int == 1993, "\(failures2)")
+
+        // A run stopped after some phases (results.json not complete): its finished
+        // phases are reported, per phase, outside the summary tables.
+        let stopped = out.appendingPathComponent("runs/lucir-stopped-seed1993")
+        try FileManager.default.createDirectory(at: stopped, withIntermediateDirectories: true)
+        var partial = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("runs/lucir-manets-seed1993/results.json"))) as! [String: Any]
+        let donePhases = Array((partial["phases"] as! [[String: Any]]).prefix(2))
+        partial["phases"] = donePhases
+        partial["complete"] = false
+        try JSONSerialization.data(withJSONObject: partial).write(to: stopped.appendingPathComponent("results.json"))
+        try FileManager.default.copyItem(at: out.appendingPathComponent("runs/lucir-manets-seed1993/config.json"),
+                                         to: stopped.appendingPathComponent("config.json"))
+        let third = try CommandRunner.run(["report", out.path, "--out", reportDir.path])
+        #expect(third.status == 0, "\(third.stderr)")
+        let json3 = try JSONSerialization.jsonObject(with: Data(contentsOf: reportDir.appendingPathComponent("comparison.json"))) as! [String: Any]
+        let partialRuns = json3["partial_runs"] as! [[String: Any]]
+        #expect(partialRuns.count == 1)
+        #expect(partialRuns.first?["acc_cnn_per_phase"] as? [Double] == donePhases.map { $0["acc_cnn"] as! Double })
+        #expect((partialRuns.first?["alpha_per_phase"] as? [[Double]])?.last?.isEmpty == false, "a dual run's α per level")
+        let arms3 = (json3["baselines"] as! [[String: Any]])[0]["arms"] as! [[String: Any]]
+        #expect(arms3.map { $0["name"] as! String } == ["plain", "manets"], "the stopped run is not a summary row")
+        let markdown3 = try String(contentsOf: reportDir.appendingPathComponent("comparison.md"), encoding: .utf8)
+        #expect(markdown3.contains("## Phases finished by runs that have not finished"))
+        #expect(markdown3.contains("| lucir / stopped / seed 1993 | "), "\(markdown3)")
     }
 
     /// `dataset auto` given after `--` in the `--flag=VALUE` form (which wins over the

@@ -71,8 +71,23 @@ struct ComparisonReport: Codable {
         var reason: String
     }
 
+    /// The finished phases of a run that has not finished (running, stopped or
+    /// failed): no summary figures, which need every phase, but each finished phase's.
+    struct PartialRun: Codable {
+        var baseline: String
+        var arm: String
+        var seed: Int
+        var classes: [Int]
+        var acc_cnn_per_phase: [Double]
+        var acc_nme_per_phase: [Double]
+        var acc_cnn_base_per_phase: [Double]
+        var seconds_per_phase: [Double]
+        var alpha_per_phase: [[Double]]
+    }
+
     var baselines: [Baseline]
     var failures: [Failure]
+    var partial_runs: [PartialRun]
     var mode: String?
     var protocol_summary: String?
 
@@ -129,6 +144,13 @@ struct ComparisonReport: Codable {
         failures = runs.filter { $0.results?.complete != true }.map {
             Failure(baseline: $0.baseline, arm: $0.arm, seed: $0.seed, directory: $0.directory,
                     reason: $0.failure ?? "did not finish")
+        }
+        partial_runs = runs.compactMap { run in
+            guard let r = run.results, r.complete != true, !r.phases.isEmpty else { return nil }
+            return PartialRun(baseline: run.baseline, arm: run.arm, seed: run.seed, classes: r.phases.map(\.classes_seen),
+                              acc_cnn_per_phase: r.phases.map(\.acc_cnn), acc_nme_per_phase: r.phases.map(\.acc_nme),
+                              acc_cnn_base_per_phase: r.phases.map(\.acc_cnn_base), seconds_per_phase: r.phases.map(\.seconds),
+                              alpha_per_phase: r.phases.map { $0.alpha.map(Double.init) })
         }
         let config = runs.compactMap(\.results).first?.config
         mode = config?.mode.rawValue
@@ -187,6 +209,23 @@ struct ComparisonReport: Codable {
                 lines.append("- \(b) / \(a.name): " + text.joined(separator: "; "))
             }
             lines.append("")
+        }
+        if !partial_runs.isEmpty {
+            lines += ["## Phases finished by runs that have not finished", "",
+                      "Not in the tables above (their summary figures need every phase); % except wall time.", ""]
+            for r in partial_runs {
+                lines.append("| \(r.baseline) / \(r.arm) / seed \(r.seed) | " + r.classes.map { "\($0) classes" }.joined(separator: " | ") + " |")
+                lines.append("|---|" + r.classes.map { _ in "---|" }.joined())
+                lines.append("| CNN | " + r.acc_cnn_per_phase.map(Self.percent).joined(separator: " | ") + " |")
+                lines.append("| NME | " + r.acc_nme_per_phase.map(Self.percent).joined(separator: " | ") + " |")
+                lines.append("| CNN, phase-0 classes | " + r.acc_cnn_base_per_phase.map(Self.percent).joined(separator: " | ") + " |")
+                lines.append("| wall time, s | " + r.seconds_per_phase.map { String(format: "%.0f", $0) }.joined(separator: " | ") + " |")
+                if r.alpha_per_phase.contains(where: { !$0.isEmpty }) {
+                    lines.append("| α per level | " + r.alpha_per_phase.map { $0.isEmpty ? "–" : $0.map { String(format: "%.4f", $0) }.joined(separator: ", ") }
+                        .joined(separator: " | ") + " |")
+                }
+                lines.append("")
+            }
         }
         if !failures.isEmpty {
             lines += ["## Failed or unfinished runs", ""]
