@@ -170,3 +170,18 @@ CIL_WIDEST void cil_affine_add_relu_forward(const float *x, const float *r, floa
     }
     for (; i < n; i++) { float v = (x[i] * a + shift) + r[i]; y[i] = v <= 0 ? 0 : v; }
 }
+
+CIL_WIDEST void cil_affine_forward(const float *x, float *y, long n, float a, float shift, int relu) {
+    long i = 0;
+    if (relu) {
+        for (; i + 16 <= n; i += 16) {
+            v16 v = *(const v16 *)(x + i) * a + shift;
+            v16i keep = ~(v <= 0);
+            *(v16 *)(y + i) = (v16)((v16i)v & keep);
+        }
+        for (; i < n; i++) { float v = x[i] * a + shift; y[i] = v <= 0 ? 0 : v; }
+    } else {
+        for (; i + 16 <= n; i += 16) *(v16 *)(y + i) = *(const v16 *)(x + i) * a + shift;
+        for (; i < n; i++) y[i] = x[i] * a + shift;
+    }
+}

@@ -69,10 +69,8 @@ extension Tensor {
             let src = xp + bc * HW, dst = y.pointer + bc * HW
             if let rp {
                 cil_affine_add_relu_forward(src, rp + bc * HW, dst, HW, a, sh)
-            } else if relu {
-                for i in 0..<HW { let v = src[i] * a + sh; dst[i] = v <= 0 ? 0 : v } // NaN stays NaN
             } else {
-                for i in 0..<HW { dst[i] = src[i] * a + sh }
+                cil_affine_forward(src, dst, HW, a, sh, relu ? 1 : 0)
             }
         }
         // With relu, the backward pass masks the incoming gradient where the output is

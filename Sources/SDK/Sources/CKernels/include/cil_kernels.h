@@ -128,6 +128,9 @@ void cil_batch_norm_dx(const float *g, const float *x, const float *y, long n, f
 void cil_scale_relu_backward(const float *g, const float *y, long n, float k, float *dx);
 void cil_add_relu_forward(const float *a, const float *b, float *y, long n);
 void cil_affine_add_relu_forward(const float *x, const float *r, float *y, long n, float a, float shift);
+/* y = x a + shift, then max(., 0) when relu != 0 (NaN stays NaN): batch norm's output
+ * pass without a residual. */
+void cil_affine_forward(const float *x, float *y, long n, float a, float shift, int relu);
 
 #ifdef __cplusplus
 }
