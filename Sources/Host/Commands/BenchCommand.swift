@@ -3,15 +3,20 @@ import CILSDK
 import Foundation
 
 /// `cil bench`: times full training steps (forward, loss, backward, SGD update) of
-/// a CIFAR ResNet on random data after warm-up; reports the median images/s.
+/// a CIL ResNet (CIFAR ResNet-32 on 32×32 images, or ImageNet ResNet-18 on 224×224,
+/// the backbone and input size of the image-folder runs) on random data after
+/// warm-up; reports the median images/s.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time training steps (forward, loss, backward, SGD) and no-grad evaluation of a CIFAR ResNet."
+        abstract: "Time training steps (forward, loss, backward, SGD) and no-grad evaluation of a CIL ResNet."
     )
 
-    @Option(help: "Network: resnet32.")
+    @Option(help: "Network: resnet32 (CIFAR ResNet-32) or resnet18 (ImageNet ResNet-18, the image-folder backbone).")
     var model: String = "resnet32"
+
+    @Option(name: .customLong("image-size"), help: "Side of the square random input images (default: the model's own, 32 for resnet32, 224 for resnet18).")
+    var imageSize: Int?
 
     @Option(help: "Images per step.")
     var batch: Int = 128
@@ -28,7 +33,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Classes of the linear head.")
     var classes: Int = 100
 
-    @Option(name: .customLong("branch-mode"), help: "single (plain ResNet-32) or dual (the MANets network of phase >= 1: ss stable and free plastic blocks, loaded from their plugins).")
+    @Option(name: .customLong("branch-mode"), help: "single (the plain network) or dual (the MANets network of phase >= 1: ss stable and free plastic blocks, loaded from their plugins).")
     var branchMode: String = "single"
 
     @OptionGroup var directories: PluginDirectoryOptions
@@ -37,8 +42,11 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard model == "resnet32" else {
-            throw ValidationError("--model \(model): only resnet32 is available so far")
+        guard Self.naturalImageSize[model] != nil else {
+            throw ValidationError("--model \(model): expected resnet32 or resnet18")
+        }
+        if let imageSize, imageSize < 8 {
+            throw ValidationError("--image-size must be at least 8, got \(imageSize)")
         }
         guard batch >= 2 else { throw ValidationError("--batch must be at least 2 (batch norm needs it), got \(batch)") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
@@ -46,11 +54,18 @@ struct BenchCommand: ParsableCommand {
         guard BranchMode(rawValue: branchMode) != nil else { throw ValidationError("--branch-mode \(branchMode): expected single or dual") }
     }
 
+    /// Each model's input side: the CIFAR images, and the 224×224 crops the
+    /// image-folder pipeline feeds ResNet-18 (`ImageNetTransform`).
+    static let naturalImageSize = ["resnet32": 32, "resnet18": 224]
+
     func run() throws {
         try Engine.configure(threads: threads)
         var rng = RandomGenerator(seed: 1)
         let mode = BranchMode(rawValue: branchMode)!
-        let backbone = ResNet.cifar(blocksPerStage: 5, rng: &rng)
+        let side = imageSize ?? Self.naturalImageSize[model]!
+        // The backbones the runner builds for --backbone resnet32 and resnet18.
+        let backbone = model == "resnet18" ? ResNet.imageNet(depth: 18, rng: &rng) : ResNet.cifar(blocksPerStage: 5, rng: &rng)
+        let flops = ResNetFLOPs(backbone: backbone, imageSize: side, classes: classes, dual: mode == .dual)
         let net = AggregatedNetwork(backbone: backbone, head: LinearHead(featureDimension: backbone.featureDimension,
                                                                          classCount: classes, rng: &rng), branchMode: mode)
         if mode == .dual {
@@ -61,7 +76,7 @@ struct BenchCommand: ParsableCommand {
             try net.deriveBranches(stable: stable, plastic: plastic, rng: &rng)
         }
         let sgd = SGD(groups: OptimizerGroups.make(for: net, learningRate: 0.1, weightDecay: 5e-4, mode: .corrected))
-        let x = Initializers.normal([batch, 3, 32, 32], std: 1, rng: &rng)
+        let x = Initializers.normal([batch, 3, side, side], std: 1, rng: &rng)
         let y = (0..<batch).map { _ in rng.nextInt(below: classes) }
 
         func trainStep() -> Float {
@@ -93,11 +108,10 @@ struct BenchCommand: ParsableCommand {
         }
         let trainRate = Double(batch) / median(trainTimes)
         let evalRate = Double(batch) / median(evalTimes)
-        let flops = ResNetFLOPs.cifar(blocksPerStage: 5, classes: classes, dual: mode == .dual)
         let peak = SGEMMPeak.measure()
         let achieved = trainRate * flops.trainingStep / 1e9
         let result: [String: Any] = [
-            "model": model, "branch_mode": branchMode, "batch": batch, "threads": threads,
+            "model": model, "image_size": side, "branch_mode": branchMode, "batch": batch, "threads": threads,
             "steps": steps, "images_per_second": trainRate, "eval_images_per_second": evalRate,
             "peak_rss_bytes": peakResidentBytes(), "blas_core": BLAS.coreName,
             "blas_core_source": BLAS.coreSource, "direct_conv_vector_width": DirectConv3x3.enabled ? DirectConv3x3.vectorWidth : 0,
@@ -109,7 +123,7 @@ struct BenchCommand: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("model \(model) (\(branchMode)), batch \(batch), threads \(threads), BLAS core \(BLAS.coreName) (\(BLAS.coreSource)), Winograd \(DirectConv3x3.enabled ? WinogradConv3x3.setting : "off")")
+            print("model \(model) (\(branchMode)), \(side)×\(side) images, batch \(batch), threads \(threads), BLAS core \(BLAS.coreName) (\(BLAS.coreSource)), Winograd \(DirectConv3x3.enabled ? WinogradConv3x3.setting : "off")")
             print(String(format: "train step: %.1f images/s (median of %d steps)", trainRate, steps))
             print(String(format: "evaluation: %.1f images/s (no-grad forward)", evalRate))
             print(String(format: "peak resident memory: %.0f MiB", Double(peakResidentBytes()) / 1_048_576))
@@ -130,29 +144,6 @@ func peakResidentBytes() -> Int {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return usage.ru_maxrss * 1024
-}
-
-/// Floating-point work of a CIFAR ResNet (3×3 convolutions, 1×1 shortcuts, the
-/// head), counting a multiply-add as 2 FLOPs. A training step costs the forward pass
-/// plus two of the same size backward (input and weight gradients), except that the
-/// stem has no input gradient. Dual: the MANets network, whose levels run twice.
-struct ResNetFLOPs {
-    let forward: Double
-    let trainingStep: Double
-
-    static func cifar(blocksPerStage n: Int, classes: Int, dual: Bool) -> ResNetFLOPs {
-        let stem = 3.0 * 16 * 9 * 32 * 32
-        var levels = 0.0
-        for (i, (width, side)) in [(16, 32), (32, 16), (64, 8)].enumerated() {
-            let pixels = Double(side * side), inWidth = i == 0 ? 16 : width / 2
-            levels += Double(width * inWidth * 9) * pixels                    // first conv (stride 2 after stage 1)
-            levels += Double(2 * n - 1) * Double(width * width * 9) * pixels  // the other convs
-            if i > 0 { levels += Double(width * inWidth) * pixels }           // 1×1 shortcut
-        }
-        let head = 64.0 * Double(classes)
-        let macs = stem + (dual ? 2 : 1) * levels + head
-        return ResNetFLOPs(forward: 2 * macs, trainingStep: 2 * (3 * macs - stem))
-    }
 }
 
 /// The machine's sgemm rate on the engine's threads: the median of five
