@@ -681,6 +681,15 @@ struct OpConvCase: Sendable, CustomTestStringConvertible {
         // Kernel wider than the unpadded input (most of each window is padding).
         cases.append(OpConvCase(batch: 2, channels: 2, outChannels: 3, height: 3, width: 1,
                               kernelH: 5, kernelW: 5, stride: 1, padding: 2))
+        // Stride 2 on wide rows: im2col's vector gathers of 16 and 8 outputs and their
+        // scalar tail (17 = 16 + 1, 8, 24 = 16 + 8 output columns), the last reading the
+        // row's final column.
+        cases.append(OpConvCase(batch: 1, channels: 2, outChannels: 2, height: 3, width: 33,
+                              kernelH: 3, kernelW: 3, stride: 2, padding: 1))
+        cases.append(OpConvCase(batch: 1, channels: 2, outChannels: 3, height: 2, width: 16,
+                              kernelH: 1, kernelW: 1, stride: 2, padding: 0))
+        cases.append(OpConvCase(batch: 1, channels: 2, outChannels: 2, height: 3, width: 49,
+                              kernelH: 3, kernelW: 3, stride: 2, padding: 0))
         return cases
     }()
 }

@@ -185,3 +185,20 @@ CIL_WIDEST void cil_affine_forward(const float *x, float *y, long n, float a, fl
         for (; i < n; i++) y[i] = x[i] * a + shift;
     }
 }
+
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
+
+/* The second load starts one float early (at src[2j + 2V - 1]) so that no read goes
+ * past src[2n - 2]; its odd lanes are the even elements wanted. */
+CIL_WIDEST void cil_gather_even(const float *src, float *dst, long n) {
+    long j = 0;
+    for (; j + 16 <= n; j += 16) {
+        v16 a = *(const v16 *)(src + 2 * j), b = *(const v16 *)(src + 2 * j + 15);
+        *(v16 *)(dst + j) = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 17, 19, 21, 23, 25, 27, 29, 31);
+    }
+    for (; j + 8 <= n; j += 8) {
+        v8 a = *(const v8 *)(src + 2 * j), b = *(const v8 *)(src + 2 * j + 7);
+        *(v8 *)(dst + j) = __builtin_shufflevector(a, b, 0, 2, 4, 6, 9, 11, 13, 15);
+    }
+    for (; j < n; j++) dst[j] = src[2 * j];
+}

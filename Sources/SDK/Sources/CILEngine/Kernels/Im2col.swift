@@ -1,3 +1,5 @@
+import CKernels
+
 /// Geometry of a 2-D convolution or pooling window over an NCHW batch.
 public struct ConvGeometry: Equatable, Sendable {
     public let batch: Int, channels: Int, height: Int, width: Int
@@ -44,6 +46,8 @@ enum Im2col {
                 if jLo > 0 { d.update(repeating: 0, count: jLo) }
                 if s == 1 {
                     if jHi > jLo { (d + jLo).update(from: srcRow + (jLo - p + v), count: jHi - jLo) }
+                } else if s == 2 {
+                    if jHi > jLo { cil_gather_even(srcRow + (jLo * 2 - p + v), d + jLo, jHi - jLo) }
                 } else {
                     for j in jLo..<jHi { d[j] = srcRow[j * s - p + v] }
                 }

@@ -131,6 +131,8 @@ void cil_affine_add_relu_forward(const float *x, const float *r, float *y, long 
 /* y = x a + shift, then max(., 0) when relu != 0 (NaN stays NaN): batch norm's output
  * pass without a residual. */
 void cil_affine_forward(const float *x, float *y, long n, float a, float shift, int relu);
+/* dst[j] = src[2j] for j < n (reads src[0 .. 2n-2] only): im2col's stride-2 rows. */
+void cil_gather_even(const float *src, float *dst, long n);
 
 #ifdef __cplusplus
 }
