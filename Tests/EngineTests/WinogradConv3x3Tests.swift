@@ -1,11 +1,12 @@
-// The Winograd F(2×2, 3×3) kernel (CKernels) against naive Double loops, forward, input
-// gradient and weight gradient (for output channel counts that are a multiple of the
-// vector width), at every vector width this CPU runs: channel counts 3, 16, 17, 32 and
-// 64 (register-tile tails of 4, 2 and 1 output rows), image sides 1, 5, 8, 16 and 32
-// (odd sides: the last tile row / column half outside the image; sides below 8: rows
-// shorter than one transform vector; images of fewer than 16 tiles grouped across the
-// batch, with a last group smaller than the others; large images with many channels cut
-// into blocks of tile rows), and batches of 2 to 9 images.
+// The Winograd kernels (CKernels) against naive Double loops at every vector width this
+// CPU runs: F(2×2, 3×3) forward, input gradient and weight gradient (for output channel
+// counts that are a multiple of the vector width), F(4×4, 3×3) forward and input
+// gradient. Channel counts 3, 16, 17, 32 and 64 (register-tile tails of 4, 2 and 1
+// output rows), image sides 1, 5, 8, 16 and 32 (odd sides: the last tile row / column
+// partly outside the image; sides below 8: rows shorter than one transform vector;
+// images of fewer than 16 tiles grouped across the batch, with a last group smaller than
+// the others; large images with many channels cut into blocks of tile rows), and
+// batches of 2 to 9 images.
 
 import CILSDK
 import Testing
@@ -31,23 +32,24 @@ struct WinogradConv3x3Tests {
     ]
 
     /// The worst error relative to the largest reference value, forward, input gradient
-    /// and (when O is a multiple of the vector width, else 0) weight gradient, for `k` at
-    /// vector width `width`.
-    private func errors(_ k: Case, width: Int) -> (forward: Double, inputGradient: Double, weightGradient: Double) {
+    /// and (when O is a multiple of the vector width and the tile is 2, else 0) weight
+    /// gradient, for `k` at vector width `width` with output tiles of side `tile`.
+    private func errors(_ k: Case, width: Int, tile: Int = 2) -> (forward: Double, inputGradient: Double,
+                                                                  weightGradient: Double) {
         var rng = opRNG("winograd " + k.testDescription)
         let xs = [k.n, k.c, k.h, k.w], ws = [k.o, k.c, 3, 3], ys = [k.n, k.o, k.h, k.w]
         let xf = rng.normals(NaiveRef.count(xs)), wf = rng.normals(NaiveRef.count(ws), std: 0.3)
         let gf = rng.normals(NaiveRef.count(ys))
         let w = Tensor(shape: ws, wf)
-        let y = WinogradConv3x3.forward(Tensor(shape: xs, xf), weight: w, vectorWidth: width)
-        let dx = WinogradConv3x3.inputGradient(Tensor(shape: ys, gf), weight: w, vectorWidth: width)
+        let y = WinogradConv3x3.forward(Tensor(shape: xs, xf), weight: w, vectorWidth: width, tile: tile)
+        let dx = WinogradConv3x3.inputGradient(Tensor(shape: ys, gf), weight: w, vectorWidth: width, tile: tile)
         #expect(y.shape == ys && dx.shape == xs)
 
         let xv = xf.map(Double.init), wv = wf.map(Double.init), gv = gf.map(Double.init)
         let yRef = NaiveRef.conv2d(xv, xs, wv, ws, stride: 1, padding: 1).values
         let (dxRef, dwRef) = NaiveRef.conv3x3Gradients(xv, xs, wv, ws, outputGradient: gv)
         var dwError = 0.0
-        if k.o % width == 0 {
+        if k.o % width == 0 && tile == 2 {
             let dw = WinogradConv3x3.weightGradient(Tensor(shape: xs, xf), outputGradient: Tensor(shape: ys, gf),
                                                     vectorWidth: width)
             #expect(dw.shape == ws)
@@ -80,9 +82,10 @@ struct WinogradConv3x3Tests {
     // 1 (one flipped sign in the vector input transform: 1.0-1.1 on these shapes).
     static let tolerance = 4e-6
 
+    /// F(2×2, 3×3), forward, input and weight gradients, at the widest vector width.
     @Test("forward, input and weight gradients match naive loops", arguments: cases)
     func matchesNaive(_ k: Case) {
-        let e = errors(k, width: DirectConv3x3.vectorWidth)
+        let e = errors(k, width: DirectConv3x3.vectorWidth, tile: 2)
         #expect(e.forward <= Self.tolerance, "forward: relative error \(e.forward)")
         #expect(e.inputGradient <= Self.tolerance, "input gradient: relative error \(e.inputGradient)")
         #expect(e.weightGradient <= Self.tolerance, "weight gradient: relative error \(e.weightGradient)")
@@ -94,10 +97,40 @@ struct WinogradConv3x3Tests {
     func otherWidths(_ width: Int) {
         guard width < DirectConv3x3.vectorWidth else { return }
         for k in Self.cases {
-            let e = errors(k, width: width)
+            let e = errors(k, width: width, tile: 2)
             #expect(e.forward <= Self.tolerance, "\(k.testDescription), width \(width): forward \(e.forward)")
             #expect(e.inputGradient <= Self.tolerance, "\(k.testDescription), width \(width): input gradient \(e.inputGradient)")
             #expect(e.weightGradient <= Self.tolerance, "\(k.testDescription), width \(width): weight gradient \(e.weightGradient)")
+        }
+    }
+
+    /// F(4×4, 3×3) on the cases above (4×4 tiles: sides 1, 5 and 8 give one tile column /
+    /// row, partial or whole; 16 and 32 whole rows of 4 and 8 tiles) and sides that are
+    /// neither multiples of 4 nor small (7×13, 11×9), plus 4×4 images with 64 channels.
+    static let largeTileCases = cases + [
+        Case(n: 3, c: 5, h: 7, w: 13, o: 6),
+        Case(n: 2, c: 16, h: 11, w: 9, o: 16),
+        Case(n: 5, c: 64, h: 4, w: 4, o: 64),
+    ]
+
+    // Tolerance for F(4×4, 3×3): 4e-5 of the largest reference value. Its transforms
+    // have larger coefficients (B^T up to 5, A^T up to 8, G down to 1/24), so the
+    // rounding grows: measured on this machine, worst relative error over these cases
+    // 7.7e-6 (forward of the 64-channel 8×8 layer), 2.9-7.7e-6 on the ResNet stage shapes,
+    // about 10× F(2×2)'s (2.0-3.6e-7 there); the three vector widths give the same
+    // values. The bound leaves 5× margin over the worst measured.
+    static let largeTileTolerance = 4e-5
+
+    /// F(4×4, 3×3) forward and input gradient (its weight gradient is F(2×2)'s) at every
+    /// vector width this CPU runs, the width passed per call.
+    @Test("F(4×4) forward and input gradient match naive loops at every vector width", arguments: [16, 8, 4])
+    func largeTiles(_ width: Int) {
+        guard width <= DirectConv3x3.vectorWidth else { return }
+        for k in Self.largeTileCases {
+            let e = errors(k, width: width, tile: 4)
+            #expect(e.forward <= Self.largeTileTolerance, "\(k.testDescription), width \(width): forward \(e.forward)")
+            #expect(e.inputGradient <= Self.largeTileTolerance,
+                    "\(k.testDescription), width \(width): input gradient \(e.inputGradient)")
         }
     }
 
@@ -110,5 +143,14 @@ struct WinogradConv3x3Tests {
         }
         #expect(!WinogradConv3x3.prefers(inputChannels: 3, outputChannels: 16, height: 32, width: 32))
         #expect(!WinogradConv3x3.prefers(inputChannels: 64, outputChannels: 64, height: 4, width: 4))
+    }
+
+    /// F(4×4) is chosen for ResNet-32's stage image sizes, F(2×2) for unmeasured ones
+    /// (unless CIL_WINOGRAD_TILE is set).
+    @Test("the tile rule picks F(4×4) for 32×32, 16×16 and 8×8 images")
+    func tileRule() {
+        for side in [32, 16, 8] { #expect(WinogradConv3x3.prefersLargeTiles(height: side, width: side)) }
+        #expect(!WinogradConv3x3.prefersLargeTiles(height: 4, width: 4))
+        #expect(!WinogradConv3x3.prefersLargeTiles(height: 10, width: 12))
     }
 }

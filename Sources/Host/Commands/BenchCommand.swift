@@ -116,6 +116,7 @@ struct BenchCommand: ParsableCommand {
             "peak_rss_bytes": peakResidentBytes(), "blas_core": BLAS.coreName,
             "blas_core_source": BLAS.coreSource, "direct_conv_vector_width": DirectConv3x3.enabled ? DirectConv3x3.vectorWidth : 0,
             "winograd": DirectConv3x3.enabled ? WinogradConv3x3.setting : "off",
+            "winograd_tile": WinogradConv3x3.tileSetting,
             "gflop_per_training_image": flops.trainingStep / 1e9, "gflop_per_eval_image": flops.forward / 1e9,
             "train_gflops": achieved, "sgemm_peak_gflops": peak, "fraction_of_sgemm_peak": achieved / peak,
         ]
@@ -123,7 +124,7 @@ struct BenchCommand: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("model \(model) (\(branchMode)), \(side)×\(side) images, batch \(batch), threads \(threads), BLAS core \(BLAS.coreName) (\(BLAS.coreSource)), Winograd \(DirectConv3x3.enabled ? WinogradConv3x3.setting : "off")")
+            print("model \(model) (\(branchMode)), \(side)×\(side) images, batch \(batch), threads \(threads), BLAS core \(BLAS.coreName) (\(BLAS.coreSource)), Winograd \(DirectConv3x3.enabled ? WinogradConv3x3.setting : "off") (tile \(WinogradConv3x3.tileSetting))")
             print(String(format: "train step: %.1f images/s (median of %d steps)", trainRate, steps))
             print(String(format: "evaluation: %.1f images/s (no-grad forward)", evalRate))
             print(String(format: "peak resident memory: %.0f MiB", Double(peakResidentBytes()) / 1_048_576))

@@ -41,6 +41,53 @@ static long wino_block_tiles(int g, int rb, int W) {
  * 4 KiB apart otherwise) do not share one L1 set. */
 static long wino_pos_stride(int rows, long ts) { return rows * ts + 16; }
 
+/* Winograd F(4x4, 3x3) blocks: as wino_blocks, for 4x4 tiles and 36 positions: images
+ * of at most the target tile count (W43_BLOCK_BUDGET floats of transformed input,
+ * 36 x C x tiles) grouped, larger ones cut into blocks of whole tile rows. */
+#ifndef W43_BLOCK_BUDGET
+#define W43_BLOCK_BUDGET 65536 /* F(2x2)'s budget, not tuned separately: 32-128 Ki floats were
+                                * within the noise of a busy machine */
+#endif
+static void w43_blocks(int N, int C, int H, int W, int *G, int *rb) {
+    const int th = (H + 3) / 4, tw = (W + 3) / 4;
+    const long tpi = (long)th * tw;
+    long target = W43_BLOCK_BUDGET / 36 / (C > 0 ? C : 1) / 16 * 16;
+    if (target < WINO_BLOCK_TILES) target = WINO_BLOCK_TILES;
+    if (tpi <= target) {
+        long g = target / tpi;
+        *G = (int)(g < N ? g : (N > 0 ? N : 1));
+        *rb = th;
+    } else {
+        *G = 1;
+        *rb = tw >= target ? 1 : (int)(target / tw);
+    }
+}
+/* The row stride of V and M for a block of g images of rb rows of 4x4 tiles. */
+static long w43_block_tiles(int g, int rb, int W) {
+    const long tiles = (long)g * rb * ((W + 3) / 4);
+    return (tiles + 15) / 16 * 16;
+}
+/* The F(4x4) scratch, in floats from the (64-byte aligned) start, every part a
+ * multiple of 16 floats: V [36][C][ts], M [36][O][ts], the column pass tb [6][tbs],
+ * the output rows yb [4][ybs], the row-end masks ml, mr [ts] and a zero row [W]. */
+struct w43_layout {
+    long v, m, tb, tbs, yb, ybs, ml, mr, zero, total;
+};
+static struct w43_layout w43_layout_of(int C, int O, int W, long ts) {
+    struct w43_layout L;
+    L.v = 0;
+    L.m = L.v + 36 * wino_pos_stride(C, ts);
+    L.tb = L.m + 36 * wino_pos_stride(O, ts);
+    L.tbs = 4 * ts + 16;
+    L.yb = L.tb + 6 * L.tbs;
+    L.ybs = 4 * ts;
+    L.ml = L.yb + 4 * L.ybs;
+    L.mr = L.ml + ts;
+    L.zero = L.mr + ts;
+    L.total = L.zero + (W + 15) / 16 * 16;
+    return L;
+}
+
 typedef float v16f __attribute__((vector_size(64), aligned(4)));
 typedef float v8f __attribute__((vector_size(32), aligned(4)));
 typedef float v4f __attribute__((vector_size(16), aligned(4)));
@@ -51,6 +98,7 @@ typedef float v4f __attribute__((vector_size(16), aligned(4)));
 #define SUFFIX avx512
 #include "conv3x3_body.inc"
 #include "winograd_body.inc"
+#include "winograd43_body.inc"
 #undef VL
 #undef VEC
 #undef ATTR
@@ -62,6 +110,7 @@ typedef float v4f __attribute__((vector_size(16), aligned(4)));
 #define SUFFIX avx2
 #include "conv3x3_body.inc"
 #include "winograd_body.inc"
+#include "winograd43_body.inc"
 #undef VL
 #undef VEC
 #undef ATTR
@@ -73,6 +122,7 @@ typedef float v4f __attribute__((vector_size(16), aligned(4)));
 #define SUFFIX generic
 #include "conv3x3_body.inc"
 #include "winograd_body.inc"
+#include "winograd43_body.inc"
 #undef VL
 #undef VEC
 #undef ATTR
@@ -93,10 +143,11 @@ struct kernel_set {
     dwq_fn dwq;
     wino_fn wino;
     wino_dw_fn wino_dw;
+    wino_fn wino43;
 };
-static const struct kernel_set avx512_set = {16, conv_planes_avx512, dw_planes_avx512, dwq_planes_avx512, wino_images_avx512, wino_dw_images_avx512};
-static const struct kernel_set avx2_set = {8, conv_planes_avx2, dw_planes_avx2, dwq_planes_avx2, wino_images_avx2, wino_dw_images_avx2};
-static const struct kernel_set generic_set = {4, conv_planes_generic, dw_planes_generic, dwq_planes_generic, wino_images_generic, wino_dw_images_generic};
+static const struct kernel_set avx512_set = {16, conv_planes_avx512, dw_planes_avx512, dwq_planes_avx512, wino_images_avx512, wino_dw_images_avx512, w43_images_avx512};
+static const struct kernel_set avx2_set = {8, conv_planes_avx2, dw_planes_avx2, dwq_planes_avx2, wino_images_avx2, wino_dw_images_avx2, w43_images_avx2};
+static const struct kernel_set generic_set = {4, conv_planes_generic, dw_planes_generic, dwq_planes_generic, wino_images_generic, wino_dw_images_generic, w43_images_generic};
 static const struct kernel_set *chosen_set = 0;
 
 /* The kernels of `width` if this CPU runs them, else NULL. */
@@ -328,4 +379,43 @@ void cil_winograd_weight_grad_unpack(const float *du, int O, int C, float *w) {
                     k[3 * u + v] = s;
                 }
         }
+}
+
+long cil_winograd43_workspace(int C, int O, int H, int W, int N) {
+    int G, rb;
+    w43_blocks(N, C, H, W, &G, &rb);
+    return w43_layout_of(C, O, W, w43_block_tiles(G, rb, W)).total + 16; /* + 16: room to align to 64 bytes */
+}
+
+/* u = G g G^T for one 3x3 kernel g (row-major), G the 6x3 Lavin-Gray matrix of
+ * cil_kernels.h, computed in double; u[xi * stride] for xi = 6i + j. */
+static void w43_transform_kernel(const float g[9], float *u, long stride) {
+    static const double G[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                   {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+    double t[6][3];
+    for (int i = 0; i < 6; i++)
+        for (int v = 0; v < 3; v++) t[i][v] = G[i][0] * g[v] + G[i][1] * g[3 + v] + G[i][2] * g[6 + v];
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++)
+            u[(6 * i + j) * stride] = (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+}
+
+void cil_winograd43_pack_weights(const float *w, int O, int C, int transposed, float *u) {
+    for (int o = 0; o < O; o++)
+        for (int c = 0; c < C; c++) {
+            const float *k = w + ((long)o * C + c) * 9;
+            if (!transposed) {
+                w43_transform_kernel(k, u + (long)c * O + o, (long)C * O);
+            } else {
+                float f[9];
+                for (int t = 0; t < 9; t++) f[t] = k[8 - t];
+                w43_transform_kernel(f, u + (long)o * C + c, (long)O * C);
+            }
+        }
+}
+
+void cil_winograd43_images(int width, const float *x, int N, int C, int H, int W, const float *u, int O,
+                           float *y, float *work) {
+    float *aligned = (float *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
+    kernels_of(width)->wino43(x, N, C, H, W, u, O, y, aligned);
 }

@@ -1,12 +1,14 @@
 import Foundation
 import CKernels
 
-/// The Winograd F(2×2, 3×3) kernel of CKernels (see `cil_kernels.h`) for 3×3 stride-1
-/// padding-1 convolutions, forward, input gradient and weight gradient, over a batch:
-/// weights transformed once per call, each thread's chunk of images in one kernel call
-/// with its own scratch. It computes the same function as `DirectConv3x3.run` with 16 instead of
-/// 36 multiplications per 2×2 output tile and channel pair, plus the input and output
-/// transforms; the rounding differs (see docs/PERFORMANCE.md for the measured error).
+/// The Winograd kernels of CKernels (see `cil_kernels.h`) for 3×3 stride-1 padding-1
+/// convolutions over a batch: weights transformed once per call, each thread's chunk of
+/// images in one kernel call with its own scratch. They compute the same function as
+/// `DirectConv3x3.run` with fewer multiplications plus the input and output transforms:
+/// F(2×2, 3×3) (16 instead of 36 per 2×2 output tile and channel pair) forward, input
+/// gradient and weight gradient; F(4×4, 3×3) (36 instead of 144 per 4×4 tile) forward and
+/// input gradient, picked per shape by `tileSize`. The rounding differs (see
+/// docs/PERFORMANCE.md for the measured errors).
 public enum WinogradConv3x3 {
     /// How the environment variable `CIL_WINOGRAD` sets the kernel's use.
     enum Mode: Sendable {
@@ -39,6 +41,38 @@ public enum WinogradConv3x3 {
         }
     }
 
+    /// How the environment variable `CIL_WINOGRAD_TILE` sets the output tile of the
+    /// forward pass and the input gradient: "2" F(2×2, 3×3) everywhere, "4" F(4×4, 3×3)
+    /// everywhere, unset (or any other value) `prefersLargeTiles`. The weight gradient
+    /// always runs F(2×2).
+    static let tileOverride: Int? = {
+        switch ProcessInfo.processInfo.environment["CIL_WINOGRAD_TILE"] {
+        case "2": 2
+        case "4": 4
+        default: nil
+        }
+    }()
+
+    /// The output tile side, for reports: "2", "4" (`CIL_WINOGRAD_TILE`) or "measured"
+    /// (`prefersLargeTiles`, the default).
+    public static var tileSetting: String { tileOverride.map(String.init) ?? "measured" }
+
+    /// Where F(4×4, 3×3) measured faster than F(2×2, 3×3) on this machine
+    /// (docs/PERFORMANCE.md, "Winograd F(4×4, 3×3)"): both sides multiples of 4 (no
+    /// partial tiles) and at least 8. ResNet-32's stage shapes (16, 32 and 64 channels at
+    /// 32×32, 16×16 and 8×8) all qualify: the kernel alone, one thread, 64 images,
+    /// 1.37-1.46×, 1.55-1.72× and 1.61-1.75× F(2×2)'s speed; a training step 1.11× plain
+    /// and 1.11× dual. Other sizes were not measured and keep F(2×2).
+    public static func prefersLargeTiles(height: Int, width: Int) -> Bool {
+        height >= 8 && width >= 8 && height % 4 == 0 && width % 4 == 0
+    }
+
+    /// The output tile side (2 or 4) of the forward pass and input gradient at this image
+    /// size: `CIL_WINOGRAD_TILE` if set, else `prefersLargeTiles`.
+    public static func tileSize(height: Int, width: Int) -> Int {
+        tileOverride ?? (prefersLargeTiles(height: height, width: width) ? 4 : 2)
+    }
+
     /// The shapes where Winograd measured faster than the direct kernel on this
     /// machine (docs/PERFORMANCE.md, "Winograd"): at least 16 input and 16 output
     /// channels and an image of at least 8×8. ResNet-32's stride-1 stage convolutions
@@ -68,26 +102,37 @@ public enum WinogradConv3x3 {
     /// (overwritten). `weight` is the layer's [O, C, 3, 3] tensor; `transposed` computes
     /// the input gradient (input = dY with inputChannels = O, output = dX with
     /// outputChannels = C, weights transposed and flipped). `width` picks the kernel set
-    /// (as `DirectConv3x3.vectorWidth`). Thread-safe: the transformed weights are shared
-    /// read-only, the scratch is per chunk.
+    /// (as `DirectConv3x3.vectorWidth`); `tile` the output tile side, 2 or 4 (nil:
+    /// `tileSize`). Thread-safe: the transformed weights are shared read-only, the scratch
+    /// is per chunk.
     static func run(batch: Int, height H: Int, width W: Int, vectorWidth width: Int, input: UnsafePointer<Float>,
                     inputChannels: Int, weight: UnsafePointer<Float>, outputChannels: Int, transposed: Bool,
-                    output: UnsafeMutablePointer<Float>) {
-        let u = TensorStorage(uninitializedCount: 16 * inputChannels * outputChannels)
+                    output: UnsafeMutablePointer<Float>, tile: Int? = nil) {
+        let large = (tile ?? tileSize(height: H, width: W)) == 4
+        precondition(tile == nil || tile == 2 || tile == 4, "Winograd: output tile \(tile ?? 0), not 2 or 4")
+        let u = TensorStorage(uninitializedCount: (large ? 36 : 16) * inputChannels * outputChannels)
         let (O, C) = transposed ? (inputChannels, outputChannels) : (outputChannels, inputChannels)
-        cil_winograd_pack_weights(weight, Int32(O), Int32(C), transposed ? 1 : 0, u.pointer)
+        if large {
+            cil_winograd43_pack_weights(weight, Int32(O), Int32(C), transposed ? 1 : 0, u.pointer)
+        } else {
+            cil_winograd_pack_weights(weight, Int32(O), Int32(C), transposed ? 1 : 0, u.pointer)
+        }
         let inImage = inputChannels * H * W, outImage = outputChannels * H * W
         let box = UncheckedBox((input, UnsafePointer(u.pointer), output))
         withExtendedLifetime(u) {
             Parallel.forChunks(batch) { images in
                 let (input, u, output) = box.value
-                let workspace = cil_winograd_workspace(Int32(inputChannels), Int32(outputChannels), Int32(H), Int32(W),
-                                                       Int32(images.count))
+                let (C, O, n) = (Int32(inputChannels), Int32(outputChannels), Int32(images.count))
+                let workspace = large ? cil_winograd43_workspace(C, O, Int32(H), Int32(W), n)
+                                      : cil_winograd_workspace(C, O, Int32(H), Int32(W), n)
                 let work = TensorStorage(uninitializedCount: workspace)
+                let x = input + images.lowerBound * inImage, y = output + images.lowerBound * outImage
                 withExtendedLifetime(work) {
-                    cil_winograd_images(Int32(width), input + images.lowerBound * inImage, Int32(images.count),
-                                        Int32(inputChannels), Int32(H), Int32(W), u, Int32(outputChannels),
-                                        output + images.lowerBound * outImage, work.pointer)
+                    if large {
+                        cil_winograd43_images(Int32(width), x, n, C, Int32(H), Int32(W), u, O, y, work.pointer)
+                    } else {
+                        cil_winograd_images(Int32(width), x, n, C, Int32(H), Int32(W), u, O, y, work.pointer)
+                    }
                 }
             }
         }
@@ -133,15 +178,17 @@ public enum WinogradConv3x3 {
     /// y = conv3x3(x) by this kernel whatever `CIL_WINOGRAD` says, without autograd:
     /// x [N, C, H, W], weight [O, C, 3, 3] → [N, O, H, W], stride 1, zero padding 1.
     /// `vectorWidth` as in `DirectConv3x3.vectorWidth` (a width this CPU cannot run means
-    /// the one in use). For tests and measurements; `Tensor.conv2d` picks the kernel itself.
-    public static func forward(_ x: Tensor, weight: Tensor, vectorWidth: Int = DirectConv3x3.vectorWidth) -> Tensor {
+    /// the one in use); `tile` the output tile side, 2 or 4 (nil: `tileSize`). For tests and
+    /// measurements; `Tensor.conv2d` picks the kernel itself.
+    public static func forward(_ x: Tensor, weight: Tensor, vectorWidth: Int = DirectConv3x3.vectorWidth,
+                               tile: Int? = nil) -> Tensor {
         precondition(x.rank == 4 && weight.rank == 4 && weight.shape[1] == x.shape[1]
                          && weight.shape[2] == 3 && weight.shape[3] == 3,
                      "Winograd forward: input \(x.shape) and weight \(weight.shape) do not match (NCHW, OC33)")
         let (N, C, H, W, O) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], weight.shape[0])
         let y = TensorStorage(uninitializedCount: N * O * H * W)
         run(batch: N, height: H, width: W, vectorWidth: vectorWidth, input: x.storage.pointer, inputChannels: C,
-            weight: weight.storage.pointer, outputChannels: O, transposed: false, output: y.pointer)
+            weight: weight.storage.pointer, outputChannels: O, transposed: false, output: y.pointer, tile: tile)
         return Tensor(shape: [N, O, H, W], storage: y)
     }
 
@@ -164,15 +211,16 @@ public enum WinogradConv3x3 {
 
     /// dX of y = conv3x3(x, weight) for an output gradient gy [N, O, H, W], by this kernel
     /// and without autograd: dX[n, c, i, j] = Σ_{o,u,v} gy[n, o, i − u + 1, j − v + 1] ·
-    /// weight[o, c, u, v] (zero outside the image) → [N, C, H, W].
-    public static func inputGradient(_ gy: Tensor, weight: Tensor, vectorWidth: Int = DirectConv3x3.vectorWidth) -> Tensor {
+    /// weight[o, c, u, v] (zero outside the image) → [N, C, H, W]; `tile` as for `forward`.
+    public static func inputGradient(_ gy: Tensor, weight: Tensor, vectorWidth: Int = DirectConv3x3.vectorWidth,
+                                     tile: Int? = nil) -> Tensor {
         precondition(gy.rank == 4 && weight.rank == 4 && weight.shape[0] == gy.shape[1]
                          && weight.shape[2] == 3 && weight.shape[3] == 3,
                      "Winograd input gradient: gradient \(gy.shape) and weight \(weight.shape) do not match (NCHW, OC33)")
         let (N, O, H, W, C) = (gy.shape[0], gy.shape[1], gy.shape[2], gy.shape[3], weight.shape[1])
         let dx = TensorStorage(uninitializedCount: N * C * H * W)
         run(batch: N, height: H, width: W, vectorWidth: vectorWidth, input: gy.storage.pointer, inputChannels: O,
-            weight: weight.storage.pointer, outputChannels: C, transposed: true, output: dx.pointer)
+            weight: weight.storage.pointer, outputChannels: C, transposed: true, output: dx.pointer, tile: tile)
         return Tensor(shape: [N, C, H, W], storage: dx)
     }
 }

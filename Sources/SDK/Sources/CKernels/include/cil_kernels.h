@@ -83,6 +83,24 @@ void cil_winograd_pack_weights(const float *w, int O, int C, int transposed, flo
 void cil_winograd_images(int width, const float *x, int N, int C, int H, int W, const float *u, int O,
                          float *y, float *work);
 
+/* Winograd F(4x4, 3x3): as cil_winograd_*, with 4x4 output tiles from 6x6 patches
+ * (stride 4), 36 products per tile and channel pair (2.25 per output instead of 4),
+ *   Y_t = A^T [ sum_c U[c] (.) (B^T d_{c,t} B) ] A,
+ * with the Lavin-Gray matrices
+ *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+ *   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+ * Any H, W >= 1: the last tile row / column reads zero padding and writes only the
+ * outputs inside. The rounding error is larger than F(2x2)'s (docs/PERFORMANCE.md).
+ * cil_winograd43_pack_weights: u[(xi*Cin + c)*Cout + o] = (G g G^T)[xi], xi = 6i + j,
+ * 36 * O * C floats, `transposed` as for cil_winograd_pack_weights.
+ * cil_winograd43_images: y [N, O, H, W] (overwritten) = conv3x3(x [N, C, H, W]); `work`
+ * holds cil_winograd43_workspace(C, O, H, W, N) floats (one buffer per thread). */
+long cil_winograd43_workspace(int C, int O, int H, int W, int N);
+void cil_winograd43_pack_weights(const float *w, int O, int C, int transposed, float *u);
+void cil_winograd43_images(int width, const float *x, int N, int C, int H, int W, const float *u, int O,
+                           float *y, float *work);
+
 /* Winograd weight gradient, for O a multiple of the vector width
  * (cil_winograd_weight_grad_supported): du [16][C][O] += sum over the N images and their
  * tiles t of V[xi][c][t] * (A dY_t A^T)[xi][o] (V the input transform of x, as in the
