@@ -101,6 +101,14 @@ struct CompareCommandTests {
         #expect(Set(rerenderedArms.map { $0["name"] as! String }) == ["plain", "manets"])
         // The experiment's first arm stays the reference (run directories sort manets first).
         #expect(rerenderedArms.map { $0["name"] as! String } == ["plain", "manets"])
+        // Also while the comparison is still going (no comparison.json yet): the order
+        // comes from arms.json, written when it started.
+        try FileManager.default.removeItem(at: out.appendingPathComponent("comparison.json"))
+        let midway = try CommandRunner.run(["report", out.path, "--out", reportDir.path])
+        #expect(midway.status == 0, "\(midway.stderr)")
+        let midwayArms = ((try JSONSerialization.jsonObject(with: Data(contentsOf: reportDir.appendingPathComponent("comparison.json")))
+            as! [String: Any])["baselines"] as! [[String: Any]])[0]["arms"] as! [[String: Any]]
+        #expect(midwayArms.map { $0["name"] as! String } == ["plain", "manets"])
         #expect((rerendered["failures"] as! [[String: Any]]).count == 1)
 
         // A run that never finished, of a baseline whose name contains "-": named from

@@ -156,6 +156,10 @@ struct CompareCommand: ParsableCommand {
             }
             return
         }
+        // The arm order (the first arm is the reference of the Δ columns), for `cil report`
+        // while the comparison is still going and has no comparison.json yet.
+        try writeAtomically(try JSONSerialization.data(withJSONObject: ["arms": experiment.arms.map(\.name)], options: [.prettyPrinted]),
+                            to: directory.appendingPathComponent(ReportCommand.armOrderFile))
         let scheduler = ComparisonScheduler(plan: plan, jobs: jobs)
         // Report in the experiment's order (baselines as listed), not in finishing order.
         let order = experiment.baselines
@@ -243,14 +247,21 @@ struct ReportCommand: ParsableCommand {
         return String(name.dropFirst(prefix.count).dropLast(suffix.count))
     }
 
-    /// The arm order of a comparison directory's comparison.json (empty without one).
+    /// The arm order recorded in a comparison directory: its arms.json (written when the
+    /// comparison starts), then the arms of its comparison.json (empty without either).
     static func armOrder(ofComparison path: String) -> [String] {
-        let url = URL(fileURLWithPath: path).appendingPathComponent("comparison.json")
-        guard let data = try? Data(contentsOf: url),
+        let directory = URL(fileURLWithPath: path)
+        let recorded = (try? Data(contentsOf: directory.appendingPathComponent(armOrderFile)))
+            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["arms"] as? [String] ?? []
+        guard let data = try? Data(contentsOf: directory.appendingPathComponent("comparison.json")),
               let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let baselines = json["baselines"] as? [[String: Any]] else { return [] }
-        return baselines.flatMap { ($0["arms"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String } }.uniqued()
+              let baselines = json["baselines"] as? [[String: Any]] else { return recorded }
+        return (recorded + baselines.flatMap { ($0["arms"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String } }).uniqued()
     }
+
+    /// `arms.json` in a comparison directory: `{"arms": [...]}`, the experiment's arm
+    /// order, written when `cil compare` starts.
+    static let armOrderFile = "arms.json"
 
     /// One run directory as a comparison run; its arm is named from its branches.
     static func run(at path: String) throws -> ComparisonRun {
