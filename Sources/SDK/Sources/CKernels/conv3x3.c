@@ -319,18 +319,26 @@ static void wino_transform_kernel(const float g[9], float *u, long stride) {
     }
 }
 
-void cil_winograd_pack_weights(const float *w, int O, int C, int transposed, float *u) {
+/* Applies a kernel transform (writing position xi at u[xi * stride]) to every 3x3
+ * kernel of w [O][C][3][3]: u[xi][c][o], or for the input gradient (transposed) the
+ * flipped kernels at u[xi][o][c]. */
+static void pack_transformed(const float *w, int O, int C, int transposed, float *u,
+                             void (*transform)(const float *, float *, long)) {
     for (int o = 0; o < O; o++)
         for (int c = 0; c < C; c++) {
             const float *k = w + ((long)o * C + c) * 9;
             if (!transposed) {
-                wino_transform_kernel(k, u + (long)c * O + o, (long)C * O);
+                transform(k, u + (long)c * O + o, (long)C * O);
             } else {
                 float f[9];
                 for (int t = 0; t < 9; t++) f[t] = k[8 - t];
-                wino_transform_kernel(f, u + (long)o * C + c, (long)O * C);
+                transform(f, u + (long)o * C + c, (long)O * C);
             }
         }
+}
+
+void cil_winograd_pack_weights(const float *w, int O, int C, int transposed, float *u) {
+    pack_transformed(w, O, C, transposed, u, wino_transform_kernel);
 }
 
 void cil_winograd_images(int width, const float *x, int N, int C, int H, int W, const float *u, int O,
@@ -401,17 +409,7 @@ static void w43_transform_kernel(const float g[9], float *u, long stride) {
 }
 
 void cil_winograd43_pack_weights(const float *w, int O, int C, int transposed, float *u) {
-    for (int o = 0; o < O; o++)
-        for (int c = 0; c < C; c++) {
-            const float *k = w + ((long)o * C + c) * 9;
-            if (!transposed) {
-                w43_transform_kernel(k, u + (long)c * O + o, (long)C * O);
-            } else {
-                float f[9];
-                for (int t = 0; t < 9; t++) f[t] = k[8 - t];
-                w43_transform_kernel(f, u + (long)o * C + c, (long)O * C);
-            }
-        }
+    pack_transformed(w, O, C, transposed, u, w43_transform_kernel);
 }
 
 void cil_winograd43_images(int width, const float *x, int N, int C, int H, int W, const float *u, int O,
