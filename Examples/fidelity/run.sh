@@ -19,6 +19,15 @@
 #    milestones 80/120, the 50 base classes of the seed-1993 order; about 4 h on 2
 #    cores. The same command without --stop-after-phase 0 would continue it into the
 #    paper's 5 phases.
+#
+# Sharing the machine: on Linux with autogroup scheduling (/proc/sys/kernel/
+# sched_autogroup_enabled = 1, the default of most distributions), `nice` orders
+# processes only within one session, so a `nice -n 19` build or test run started from
+# another terminal still takes an equal share of the cores (measured here: a 65 s epoch
+# of the 160-epoch phase 0 took 114 s while a nice-19 CI run compiled). Lower the
+# priority of the other session's group instead, e.g. `echo 19 > /proc/self/autogroup`
+# in the shell that builds, or raise the runs' group with `echo -10 >
+# /proc/PID/autogroup` (root).
 set -euo pipefail
 out=${1:?usage: Examples/fidelity/run.sh OUT [DATA_DIR]}
 # Absolute, as the runs record it: a resumed run must name the same directory.
