@@ -81,7 +81,7 @@ struct ArmOptions: ParsableArguments {
     var schedule: String = "auto"
     @Option(name: [.customLong("fusion-lr"), .customLong("fusion_lr")], help: "Learning rate of α (0: α fixed).")
     var fusionLR: Float?
-    @Option(name: .customLong("alpha-grad"), help: "α gradient between α steps: auto, accumulate (the original LUCIR trainer) or zero-per-step.")
+    @Option(name: .customLong("alpha-grad"), help: "α's gradient between α steps: auto (= zero-per-step, the setting behind the published tables), original (what the baseline's trainer in the original code's latest release does: accumulate for lucir), accumulate or zero-per-step. See docs/ALGORITHMS.md, \"Learning α\".")
     var alphaGrad: String = "auto"
 
     // The original code's method options, mapped onto the plugins' options.
@@ -202,10 +202,11 @@ struct ArmOptions: ParsableArguments {
             : (p.schedule ?? probe.trainingPolicy.preferredSchedule?.rawValue ?? (imageFolders ? "cosine" : "multistep"))
         let alphaPolicy: AlphaGradientPolicy
         switch alphaGrad {
-        case "auto": alphaPolicy = mode == .faithful && baseline == "lucir" ? .accumulate : .zeroPerStep
+        case "auto": alphaPolicy = .zeroPerStep
+        case "original": alphaPolicy = probe.trainingPolicy.originalAlphaGradient
         default:
             guard let policy = AlphaGradientPolicy(rawValue: alphaGrad) else {
-                throw ValidationError("--alpha-grad \(alphaGrad): expected auto, accumulate or zero-per-step")
+                throw ValidationError("--alpha-grad \(alphaGrad): expected auto, original, accumulate or zero-per-step")
             }
             alphaPolicy = policy
         }

@@ -50,6 +50,8 @@ struct ComparisonReport: Codable {
         var seconds_per_phase: [Double]
         /// Mean α per level after each phase (dual arms).
         var alpha_per_phase: [[Double]]
+        /// Seeds whose run had a level's α leave [0, 1] at some epoch.
+        var seeds_with_alpha_outside_unit_interval: [Int]?
         /// This arm minus the reference arm (the first), on the means.
         var delta_avg_inc_acc_cnn: Double?
         var delta_avg_inc_acc_nme: Double?
@@ -128,7 +130,10 @@ struct ComparisonReport: Codable {
                         return later.isEmpty ? nil : later.reduce(0, +) / Double(later.count)
                     },
                     seconds_per_phase: perPhase(\.seconds),
-                    alpha_per_phase: alphaPerPhase))
+                    alpha_per_phase: alphaPerPhase,
+                    seeds_with_alpha_outside_unit_interval: mine.filter {
+                        $0.arm == armName && !(($0.results.map { AlphaExcursion.all(in: $0.phases) }) ?? []).isEmpty
+                    }.map(\.seed)))
             }
             if let reference = arms.first {
                 for i in arms.indices.dropFirst() {
@@ -180,8 +185,18 @@ struct ComparisonReport: Codable {
                   "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for b in baselines {
             for a in b.arms {
-                lines.append("| \(b.name) | \(a.name) | \(a.seeds.count) | \(Self.percent(a.avg_inc_acc_cnn)) | \(Self.delta(a.delta_avg_inc_acc_cnn)) | \(Self.percent(a.avg_inc_acc_nme)) | \(Self.delta(a.delta_avg_inc_acc_nme)) | \(Self.percent(a.last_acc_cnn)) | \(Self.delta(a.delta_last_acc_cnn)) | \(Self.percent(a.last_acc_nme)) | \(Self.percent(a.forgetting_cnn)) | \(Self.delta(a.delta_forgetting_cnn)) |")
+                let marked = a.name + ((a.seeds_with_alpha_outside_unit_interval ?? []).isEmpty ? "" : " †")
+                lines.append("| \(b.name) | \(marked) | \(a.seeds.count) | \(Self.percent(a.avg_inc_acc_cnn)) | \(Self.delta(a.delta_avg_inc_acc_cnn)) | \(Self.percent(a.avg_inc_acc_nme)) | \(Self.delta(a.delta_avg_inc_acc_nme)) | \(Self.percent(a.last_acc_cnn)) | \(Self.delta(a.delta_last_acc_cnn)) | \(Self.percent(a.last_acc_nme)) | \(Self.percent(a.forgetting_cnn)) | \(Self.delta(a.delta_forgetting_cnn)) |")
             }
+        }
+        let outside = baselines.flatMap { b in
+            b.arms.filter { !($0.seeds_with_alpha_outside_unit_interval ?? []).isEmpty }.map { (baseline: b.name, arm: $0) }
+        }
+        if !outside.isEmpty {
+            lines += ["", "† α left [0, 1] at some level in a run of this arm (seeds: "
+                + outside.map { "\($0.baseline)/\($0.arm.name) \(($0.arm.seeds_with_alpha_outside_unit_interval ?? []).map(String.init).joined(separator: ", "))" }
+                    .joined(separator: "; ")
+                + "): a block entered the mix with a negative weight; α is not clamped (results.json `alpha_outside_unit_interval`)."]
         }
         let perPhaseTables: [(String, (Arm) -> [String])] = [
             ("CNN accuracy, %", { $0.acc_cnn_per_phase.map(Self.percent) }),

@@ -15,9 +15,7 @@ struct Evaluator {
     let mode: FidelityMode
     let batchSize: Int
 
-    var normalization: Normalization {
-        dataset.preprocessing == .cifar ? .lucirCIFAR : .imagenet
-    }
+    var flip: ExemplarFlip { ExemplarFlip.of(mode: mode, preprocessing: dataset.preprocessing) }
 
     /// Pooled features [n, D] and logits of the images at `positions` of `split`
     /// (test transform, evaluation mode, no gradient).
@@ -41,61 +39,8 @@ struct Evaluator {
     /// Features of the flipped copies of already-transformed test images.
     func flippedFeatures(of network: AggregatedNetwork, images: [Tensor]) -> [[Float]] {
         withNoGrad {
-            images.flatMap { batch -> [[Float]] in
-                guard let flipped = flip(batch) else { return rows(network.forward(batch).features) }
-                return rows(network.forward(flipped).features)
-            }
+            images.flatMap { batch -> [[Float]] in rows(network.forward(flip.apply(batch) ?? batch).features) }
         }
-    }
-
-    /// The flipped batch, or nil when the mode keeps the image (faithful ImageNet).
-    func flip(_ batch: Tensor) -> Tensor? {
-        let (n, c, h, w) = (batch.shape[0], batch.shape[1], batch.shape[2], batch.shape[3])
-        let out = Tensor(uninitializedShape: batch.shape)
-        let src = batch.scalars
-        switch (mode, dataset.preprocessing) {
-        case (.faithful, .imagenet):
-            return nil
-        case (.faithful, _):
-            // Reverse the raw channels: undo the normalisation of channel 2−k, apply
-            // that of channel k.
-            let m = normalization.mean, s = normalization.std
-            out.withUnsafeMutableBufferPointer { o in
-                for i in 0..<n {
-                    for k in 0..<c {
-                        let from = c - 1 - k
-                        for p in 0..<(h * w) {
-                            let raw = src[((i * c + from) * h * w) + p] * s[from] + m[from]
-                            o[((i * c + k) * h * w) + p] = (raw - m[k]) / s[k]
-                        }
-                    }
-                }
-            }
-        case (.corrected, _):
-            out.withUnsafeMutableBufferPointer { o in
-                for plane in 0..<(n * c) {
-                    for y in 0..<h {
-                        for x in 0..<w { o[plane * h * w + y * w + x] = src[plane * h * w + y * w + (w - 1 - x)] }
-                    }
-                }
-            }
-        }
-        return out
-    }
-
-    /// Unit-norm class means from exemplar features and their flipped copies:
-    /// normalize(½(mean of normalized f + mean of normalized f_flipped)).
-    static func classMean(_ features: [[Float]], _ flipped: [[Float]]) -> [Float] {
-        let d = features.first?.count ?? 0
-        var acc = [Double](repeating: 0, count: d)
-        for set in [features, flipped] {
-            for f in set {
-                let norm = max(f.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot(), 1e-12)
-                for j in 0..<d { acc[j] += Double(f[j]) / norm / Double(set.count) / 2 }
-            }
-        }
-        let norm = max(acc.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
-        return acc.map { Float($0 / norm) }
     }
 
     struct Accuracies {
@@ -111,7 +56,7 @@ struct Evaluator {
         var means: [[Float]] = []
         for label in 0..<seen {
             let out = try outputs(of: network, split: dataset.train, positions: exemplars[label], keepImages: true)
-            means.append(Self.classMean(out.features, flippedFeatures(of: network, images: out.images)))
+            means.append(NearestMeanOfExemplars.classMean(out.features, flippedFeatures(of: network, images: out.images)))
         }
         let test = try outputs(of: network, split: dataset.test, positions: testPositions)
         let labels = testPositions.map { order.mappedLabels[dataset.test.labels[$0]] }
@@ -119,13 +64,7 @@ struct Evaluator {
         for (i, y) in labels.enumerated() {
             let logits = test.logits[i]
             let cnnPrediction = logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) }!
-            let f = test.features[i]
-            var best = 0, bestScore = -Float.infinity
-            for (c, m) in means.enumerated() {
-                var dot: Float = 0
-                for j in 0..<f.count { dot += f[j] * m[j] }
-                if dot > bestScore { bestScore = dot; best = c }
-            }
+            let best = NearestMeanOfExemplars.predict(test.features[i], means: means)
             if cnnPrediction == y { cnn += 1 }
             if best == y { nme += 1 }
             if y < base {

@@ -256,6 +256,7 @@ final class IncrementalRun {
         let groups = OptimizerGroups.make(for: network, learningRate: baseLR, weightDecay: config.weightDecay,
                                           mode: config.mode, momentum: config.momentum)
         let sgd = SGD(groups: groups)
+        let step = TrainingStep(network: network, reference: old, optimizer: sgd, gradientClamp: policy.gradientClamp)
         let groupBase = groups.map(\.learningRate)
         let scheduleKind = config.schedule == "cosine" ? ScheduleKind.cosine : .multistep
         let networkSchedule: any LearningRateSchedule = scheduleKind == .cosine
@@ -306,32 +307,24 @@ final class IncrementalRun {
             for (b, chunk) in batches.enumerated() {
                 let batch = try trainLoader.batch(chunk, rng: &rng)
                 let targets = mapped(batch.labels)
-                sgd.zeroGrad()
-                let current = network.forward(batch.images)
-                let previous = old.map { model in withNoGrad { model.forward(batch.images) } }
-                var loss = try PluginCrashReport.during(lossCall) {
-                    try baseline.loss(BatchContext(phase: p, classes: counts, targets: targets, current: current,
-                                                   previous: previous, head: network.head))
-                }
-                if let lossTerm, let lossTermCall {
-                    let extra = try PluginCrashReport.during(lossTermCall) {
-                        try lossTerm(logits: current.logits, features: current.features, targets: targets, phase: p,
-                                     oldClasses: counts.old, oldLogits: previous?.logits, oldFeatures: previous?.features)
+                let loss = try step.loss(images: batch.images, targets: targets, phase: p, classes: counts) { context in
+                    var loss = try PluginCrashReport.during(lossCall) { try baseline.loss(context) }
+                    if let lossTerm, let lossTermCall {
+                        let extra = try PluginCrashReport.during(lossTermCall) {
+                            try lossTerm(logits: context.current.logits, features: context.current.features, targets: targets,
+                                         phase: p, oldClasses: counts.old, oldLogits: context.previous?.logits,
+                                         oldFeatures: context.previous?.features)
+                        }
+                        loss.total = loss.total + extra * config.lossTermWeight
+                        loss.components[lossTerm.plugin] = extra.item
                     }
-                    loss.total = loss.total + extra * config.lossTermWeight
-                    loss.components[lossTerm.plugin] = extra.item
+                    return loss
                 }
                 let value = loss.total.item
                 guard value.isFinite else {
                     throw RunError.diverged("the loss became \(value) in phase \(p), epoch \(epoch + 1), batch \(b + 1) (\(config.baseline)); the results of the phases before are kept in \(directory.url.path)")
                 }
-                loss.total.backward()
-                if let clamp = policy.gradientClamp {
-                    for g in groups { for t in g.parameters { t.grad?.withUnsafeMutableBufferPointer { v in
-                        for i in v.indices { v[i] = min(max(v[i], clamp.lowerBound), clamp.upperBound) }
-                    } } }
-                }
-                sgd.step()
+                step.apply(loss)
                 lossSum += Double(value)
                 progress.batchDone(images: chunk.count, loss: value)
                 try Interruption.check(phase: p, epoch: epoch + 1, batch: b + 1)
@@ -344,6 +337,12 @@ final class IncrementalRun {
                 }
             }
             let alphas = network.plastic == nil ? [] : network.alphas.map(\.item)
+            let before = alphaTrace.last ?? progressState.results.last?.alpha_per_epoch.last
+            for k in AlphaExcursion.leaving(before: before, now: alphas) {
+                progress.warn("α of level \(k + 1) left [0, 1] after epoch \(epoch + 1) of phase \(p): \(alphas[k]) (it is not clamped)")
+                directory.log(["event": "alpha_outside_unit_interval", "phase": p, "epoch": epoch + 1, "level": k + 1,
+                               "alpha": Double(alphas[k])])
+            }
             alphaTrace.append(alphas)
             let meanLoss = lossSum / Double(max(batches.count, 1))
             progress.epochDone(meanLoss: meanLoss, alphas: alphas)

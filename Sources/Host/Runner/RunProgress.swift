@@ -25,6 +25,12 @@ final class RunProgress {
 
     func note(_ message: String) { write("cil: \(message)\n") }
 
+    /// A warning: printed even with `--quiet` (on its own line after a live line).
+    func warn(_ message: String) {
+        let lead = isTerminal && !quiet ? "\n" : ""
+        FileHandle.standardError.write(Data("\(lead)cil: warning: \(message)\n".utf8))
+    }
+
     func epochStarted(phase: Int, phases: Int, epoch: Int, epochs: Int, images: Int, learningRate: Float) {
         if epoch == 0 { phaseStart = Date() }
         (self.phase, self.phases, self.epoch, self.epochs, imagesPerEpoch) = (phase, phases, epoch, epochs, images)

@@ -32,6 +32,9 @@ struct RunResults: Codable {
     /// `acc_cnn_base` after phase 0 minus at the last phase.
     var forgetting_cnn: Double
     var forgetting_nme: Double
+    /// Every time a level's α left [0, 1] (empty when it never did; absent from
+    /// files of older cil versions).
+    var alpha_outside_unit_interval: [AlphaExcursion]?
     /// Whether every phase of the protocol finished.
     var complete: Bool
     var cil_version: String
@@ -45,6 +48,7 @@ struct RunResults: Codable {
         avg_inc_acc_nme = phases.map(\.acc_nme).reduce(0, +) / n
         forgetting_cnn = (phases.first?.acc_cnn_base ?? 0) - (phases.last?.acc_cnn_base ?? 0)
         forgetting_nme = (phases.first?.acc_nme_base ?? 0) - (phases.last?.acc_nme_base ?? 0)
+        alpha_outside_unit_interval = AlphaExcursion.all(in: phases)
         complete = phases.count == totalPhases
         cil_version = CIL.version
         blas_core = BLAS.coreName

@@ -29,6 +29,10 @@ public final class LUCIR: Baseline {
     let hardNegatives: Int
     let marginWeight: Float
 
+    /// The original LUCIR trainer never zeroes α's gradient (since the code's
+    /// 2021-03 revision): `--alpha-grad original` reproduces that.
+    public var trainingPolicy: TrainingPolicy { TrainingPolicy(originalAlphaGradient: .accumulate) }
+
     public init(options: PluginOptions, setting: RunSetting) throws {
         let given = options.string("lambda-base")
         if given == "auto" {

@@ -156,11 +156,18 @@ public struct TrainingPolicy: Sendable, Equatable {
     /// Whether α is learned on the balanced set in dual mode (false: α stays at its
     /// initial 0.5, as in the early PODNet+AANets code).
     public var learnsAlpha: Bool
+    /// How the method's trainer in the original code's latest release treats α's
+    /// gradient between α steps (`--alpha-grad original`). The published tables were
+    /// made with the gradient zeroed before every α step, which is every run's
+    /// default whatever this says.
+    public var originalAlphaGradient: AlphaGradientPolicy
 
-    public init(gradientClamp: ClosedRange<Float>? = nil, preferredSchedule: ScheduleKind? = nil, learnsAlpha: Bool = true) {
+    public init(gradientClamp: ClosedRange<Float>? = nil, preferredSchedule: ScheduleKind? = nil, learnsAlpha: Bool = true,
+                originalAlphaGradient: AlphaGradientPolicy = .zeroPerStep) {
         self.gradientClamp = gradientClamp
         self.preferredSchedule = preferredSchedule
         self.learnsAlpha = learnsAlpha
+        self.originalAlphaGradient = originalAlphaGradient
     }
 }
 
