@@ -105,6 +105,12 @@ final class IncrementalRun {
             directory.log(["event": "resume", "after_phase": last])
         } else {
             network = try makeNetwork()
+            if let weights = config.phaseZeroWeights {
+                try weights.load(into: network)
+                let what = weights.use == .trained ? "phase 0's network is" : "phase 0 starts from"
+                progress.note("\(what) \(weights.file) (sha256 \(weights.sha256.prefix(12))...)")
+                directory.log(["event": "phase0_weights", "use": weights.use.rawValue, "file": weights.file, "sha256": weights.sha256])
+            }
         }
         // In-progress files of finished phases (e.g. left when a shared phase 0 was adopted).
         for q in 0..<start { try? FileManager.default.removeItem(at: directory.inProgressURL(phase: q)) }
@@ -197,7 +203,9 @@ final class IncrementalRun {
         let lossTermCall = pluginNames.lossTerm.map { PluginCrashReport.Call($0, in: "its loss term (phase \(p))") }
 
         // Optimisers and schedules (SPEC.md 1.6, 3.3, 4.3).
-        let epochs = p == 0 ? config.epochsFirst : config.epochs
+        // `--phase0-from FILE`: phase 0's network is given, so phase 0 has no epochs
+        // (its start and end, herding and evaluation run as usual).
+        let epochs = p > 0 ? config.epochs : config.phaseZeroWeights?.use == .trained ? 0 : config.epochsFirst
         let baseLR = p == 0 ? config.baseLR1 : config.baseLR2
         let groups = OptimizerGroups.make(for: network, learningRate: baseLR, weightDecay: config.weightDecay,
                                           mode: config.mode, momentum: config.momentum)
