@@ -199,6 +199,8 @@ struct StateDictTests {
         }
         let target = try Self.distinctive(mode: .dual, seed: 27)
         let before = try StateDict.entries(of: target).compactMap { $0.tensor?.scalars }
+        #expect(try StateDict.problems(loading: bad, into: target).count == 7)
+        #expect(try StateDict.problems(loading: file, into: target).isEmpty)
         do {
             try StateDict.load(bad, into: target)
             Issue.record("loaded a file that does not fit")
