@@ -9,7 +9,7 @@ struct CIL: ParsableCommand {
         commandName: "cil",
         abstract: "A class-incremental learning workbench: baselines plain and on MANets, side by side.",
         version: CIL.versionText,
-        subcommands: [CompareCommand.self, ReportCommand.self, RunCommand.self, PluginsCommand.self, DataCommand.self, ProtocolCommand.self, BenchCommand.self, EnvCommand.self]
+        subcommands: [CompareCommand.self, ReportCommand.self, RunCommand.self, ExportCommand.self, PluginsCommand.self, DataCommand.self, ProtocolCommand.self, BenchCommand.self, EnvCommand.self]
     )
 
     /// `cil --version`: the tool, SDK and BLAS core in use.

@@ -82,7 +82,12 @@ struct CompareCommand: ParsableCommand {
         if !slurm, let first = slurmOnly.first { throw ValidationError("\(first) needs --slurm") }
         if slurm, jobs != 1 { throw ValidationError("--jobs is for local runs; with --slurm give --cpus-per-task") }
         if let cpusPerTask, cpusPerTask < 1 { throw ValidationError("--cpus-per-task must be at least 1, got \(cpusPerTask)") }
+        if RunOptionList.lastValue(of: "--phase0-from", in: runOptions) != nil { throw Self.sharedPhaseZeroIsOurs }
     }
+
+    /// A comparison gives `--phase0-from` to its own arms (the first arm's directory).
+    static let sharedPhaseZeroIsOurs = ValidationError(
+        "cil compare shares each group's phase 0 by itself (--phase0-from the first arm's run directory), so its runs take no --phase0-from; to start every arm's phase 0 from a file's weights, give -- --init-from FILE")
 
     func makeExperiment() throws -> Experiment {
         if let experimentFile {
@@ -124,6 +129,10 @@ struct CompareCommand: ParsableCommand {
         }
         guard let out else { throw ValidationError("give --out DIR") }
         var experiment = try makeExperiment()
+        let phaseZeroKeys: Set<String> = ["phase0_from", "phase0-from"]
+        if (experiment.common + experiment.arms.flatMap(\.options)).contains(where: { phaseZeroKeys.contains($0.0) }) {
+            throw Self.sharedPhaseZeroIsOurs
+        }
         // Resolve `dataset: auto` once, so that every arm uses the same data. Options
         // after `--` come last on each run's command line, so they win over the file.
         var runOptions = self.runOptions

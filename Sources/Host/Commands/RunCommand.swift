@@ -23,8 +23,23 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The run directory (created; an existing one with the same configuration is resumed).")
     var out: String
 
-    @Option(name: .customLong("phase0-from"), help: "Reuse phase 0 from this finished run directory (same data, protocol, baseline and phase-0 training).")
+    @Option(name: .customLong("phase0-from"),
+            help: ArgumentHelp("""
+                Phase 0 from PATH instead of training it. A run directory: reuse its finished phase 0 (same data, \
+                protocol, baseline and phase-0 training). A .safetensors file: phase 0's network as a PyTorch state \
+                dict (plain network, the original's names, the head scoring the phase-0 classes; see `cil export` \
+                and docs/INTEROP.md), loaded strictly; then herding, evaluation and the checkpoint as usual. The \
+                file's SHA-256 is part of the run's configuration.
+                """, valueName: "path"))
     var phase0From: String?
+
+    @Option(name: .customLong("init-from"),
+            help: ArgumentHelp("""
+                Phase 0 trains from the weights in this .safetensors file (a PyTorch state dict of the plain \
+                phase-0 network, e.g. PyTorch-initialised or pre-trained) instead of a fresh initialisation. The \
+                file's SHA-256 is part of the run's configuration; once phase 0 is finished the file is not read again.
+                """, valueName: "file"))
+    var initFrom: String?
 
     @Option(name: .customLong("stop-after-phase"),
             help: "Stop (exit 0) once phase N is finished; the same command without it continues the run (e.g. a Slurm job that trains only the shared phase 0).")
@@ -40,6 +55,9 @@ struct RunCommand: ParsableCommand {
         if let stopAfterPhase, stopAfterPhase < 0 {
             throw ValidationError("--stop-after-phase must be 0 or more, got \(stopAfterPhase)")
         }
+        if let initFrom, let phase0From {
+            throw ValidationError("--init-from \(initFrom) and --phase0-from \(phase0From): give one (phase 0 either trains from a file or is taken from one)")
+        }
     }
 
     func run() throws {
@@ -48,7 +66,15 @@ struct RunCommand: ParsableCommand {
         try Engine.configure(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let catalog = PluginLoader.loadAll(pluginDirs: directories.pluginDirs)
         for failure in catalog.failures { progress.note("warning: \(failure)") }
-        let config = try arm.resolve(data: data, catalog: catalog) { progress.note($0) }
+        var config = try arm.resolve(data: data, catalog: catalog) { progress.note($0) }
+        let directory = RunDirectory(url: URL(fileURLWithPath: out))
+        var phase0Directory = phase0From
+        if let initFrom {
+            config.phaseZeroWeights = try PhaseZeroWeights.resolve(.initialization, path: initFrom, directory: directory) { progress.note($0) }
+        } else if let phase0From, PhaseZeroWeights.isWeightsFile(phase0From) {
+            config.phaseZeroWeights = try PhaseZeroWeights.resolve(.trained, path: phase0From, directory: directory) { progress.note($0) }
+            phase0Directory = nil
+        }
         Interruption.install()
         PluginCrashReport.install()
         // A file-size limit (`ulimit -f`, set by some batch systems) then fails a
@@ -56,7 +82,7 @@ struct RunCommand: ParsableCommand {
         _ = signal(SIGXFSZ, SIG_IGN)
         let results: RunResults
         do {
-            results = try RunLauncher.run(config: config, out: out, phase0From: phase0From, stopAfterPhase: stopAfterPhase,
+            results = try RunLauncher.run(config: config, out: out, phase0From: phase0Directory, stopAfterPhase: stopAfterPhase,
                                           catalog: catalog, progress: progress)
         } catch let RunError.interrupted(sig, phase, epoch, batch) {
             // One line, even with --quiet: what stopped, what is kept, how to resume.
@@ -132,6 +158,10 @@ enum RunLauncher {
     static func adoptPhaseZero(from source: String, into directory: RunDirectory, config: RunConfiguration) throws {
         let sourceDirectory = RunDirectory(url: URL(fileURLWithPath: source))
         let url = sourceDirectory.checkpointURL(phase: 0)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw RunError.configuration("--phase0-from \(source): no such run directory or .safetensors file")
+        }
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw RunError.configuration("--phase0-from \(source): no finished phase 0 (\(url.path) is missing)")
         }

@@ -12,6 +12,8 @@ final class IncrementalRun {
     let directory: RunDirectory
     let dataset: ImageDataset
     let incremental: IncrementalProtocol
+    /// The network's structure phase by phase, and the plugins that shape it.
+    let builder: RunNetworkBuilder
     let baseline: any Baseline
     let branchTypes: (stable: any BranchType, plastic: (any BranchType)?)
     /// The C loss term added to the baseline's loss, if any.
@@ -41,85 +43,29 @@ final class IncrementalRun {
         let budget: ExemplarBudget = config.budget == "dynamic" ? .dynamic(perClass: config.budgetPerClass) : .fixed(total: config.budgetTotal)
         incremental = try IncrementalProtocol(order: try ClassOrder.seeded(config.classOrderSeed, count: dataset.numClasses),
                                               plan: plan, budget: budget)
-        let setting = RunSetting(dataset: config.dataset, classesPerPhase: plan.classesPerPhase, mode: config.mode, seed: config.trainSeed)
-        let baselineType = try catalog.baseline(named: config.baseline)
-        baseline = try baselineType.init(options: try PluginOptions(plugin: config.baseline, specs: baselineType.options,
-                                                                     given: config.baselineOptions), setting: setting)
-        let stableType = try catalog.branchType(named: config.branch1)
-        let stable = try stableType.init(options: try PluginOptions(plugin: config.branch1, specs: stableType.options, given: config.branch1Options))
-        var plastic: (any BranchType)?
-        if config.branchMode == .dual {
-            let plasticType = try catalog.branchType(named: config.branch2)
-            plastic = try plasticType.init(options: try PluginOptions(plugin: config.branch2, specs: plasticType.options, given: config.branch2Options))
-        }
-        branchTypes = (stable, plastic)
+        builder = try RunNetworkBuilder(config: config, catalog: catalog, classesPerPhase: plan.classesPerPhase)
+        baseline = builder.baseline
+        branchTypes = builder.branchTypes
         lossTerm = try config.lossTerm.map { try catalog.lossTerm(named: $0) }
         let cap = { (positions: [[Int]], limit: Int?) -> [[Int]] in
             positions.map { list in limit.map { Array(list.prefix($0)) } ?? list }
         }
         trainPositions = cap(dataset.train.indicesByClass(numClasses: dataset.numClasses), config.trainImagesPerClass)
         testPositions = cap(dataset.test.indicesByClass(numClasses: dataset.numClasses), config.testImagesPerClass)
-        func named(_ kind: PluginKind, _ name: String) -> String {
-            let file = catalog.entries(of: kind).first { $0.info.name == name }?.path
-            return "\(kind.rawValue) plugin '\(name)'" + (file.map { " (\($0))" } ?? "")
-        }
-        let branches = [named(.branchType, config.branch1)] + (config.branchMode == .dual ? [named(.branchType, config.branch2)] : [])
-        pluginNames = (named(.baseline, config.baseline), branches.joined(separator: " or "), config.lossTerm.map { named(.lossTerm, $0) })
+        pluginNames = (builder.pluginNames.baseline, builder.pluginNames.branches,
+                       config.lossTerm.map { RunNetworkBuilder.describe(.lossTerm, $0, catalog) })
     }
 
     var phaseCount: Int { incremental.plan.phaseCount }
 
     /// A generator for `purpose` in `phase`, independent of every other draw.
-    func generator(phase: Int, purpose: UInt64) -> RandomGenerator {
-        var mix = RandomGenerator(seed: config.trainSeed ^ (UInt64(phase + 1) &* 0x9E37_79B9_7F4A_7C15))
-        return mix.fork(stream: purpose)
-    }
+    func generator(phase: Int, purpose: UInt64) -> RandomGenerator { config.generator(phase: phase, purpose: purpose) }
 
-    // MARK: - Network structure
+    // MARK: - Network structure (RunNetworkBuilder)
 
-    /// The backbone of the configuration.
-    func makeBackbone(rng: inout RandomGenerator) throws -> ResNet {
-        switch config.backbone {
-        case "resnet32": return ResNet.cifar(blocksPerStage: 5, rng: &rng)
-        case "resnet20": return ResNet.cifar(blocksPerStage: 3, rng: &rng)
-        case "resnet18": return ResNet.imageNet(depth: 18, rng: &rng)
-        case "resnet34": return ResNet.imageNet(depth: 34, rng: &rng)
-        default: throw RunError.configuration("--backbone \(config.backbone): expected resnet32, resnet20, resnet18 or resnet34")
-        }
-    }
-
-    /// The network of phase 0, freshly initialised.
-    func makeNetwork() throws -> AggregatedNetwork {
-        var rng = generator(phase: 0, purpose: 1)
-        let backbone = try makeBackbone(rng: &rng)
-        let head = try PluginCrashReport.during(.init(pluginNames.baseline, in: "its head")) {
-            try baseline.makeHead(featureDimension: backbone.featureDimension,
-                                  classCount: incremental.plan.counts(phase: 0).new, rng: &rng)
-        }
-        return AggregatedNetwork(backbone: backbone, head: head, branchMode: config.branchMode)
-    }
-
-    /// Grows the phase-(p−1) network into phase p's structure: head rows for the new
-    /// classes, and at phase 1 the branches.
-    func advanceStructure(_ network: AggregatedNetwork, toPhase p: Int) throws {
-        var rng = generator(phase: p, purpose: 2)
-        network.head.expand(by: incremental.plan.counts(phase: p).new, rng: &rng)
-        if p == 1 {
-            try PluginCrashReport.during(.init(pluginNames.branches, in: "deriving the branches (phase 1)")) {
-                try network.deriveBranches(stable: branchTypes.stable, plastic: branchTypes.plastic, rng: &rng)
-            }
-        }
-    }
-
-    /// The network after `phase`, rebuilt and filled from its checkpoint.
-    func restore(from checkpoint: Checkpoint, file: String) throws -> AggregatedNetwork {
-        let network = try makeNetwork()
-        if checkpoint.header.phase >= 1 {
-            for p in 1...checkpoint.header.phase { try advanceStructure(network, toPhase: p) }
-        }
-        try checkpoint.restore(into: network, file: file)
-        return network
-    }
+    func makeNetwork() throws -> AggregatedNetwork { try builder.makeNetwork() }
+    func advanceStructure(_ network: AggregatedNetwork, toPhase p: Int) throws { try builder.advanceStructure(network, toPhase: p) }
+    func restore(from checkpoint: Checkpoint, file: String) throws -> AggregatedNetwork { try builder.restore(from: checkpoint, file: file) }
 
     // MARK: - Data of a phase
 
@@ -159,6 +105,12 @@ final class IncrementalRun {
             directory.log(["event": "resume", "after_phase": last])
         } else {
             network = try makeNetwork()
+            if let weights = config.phaseZeroWeights {
+                try weights.load(into: network)
+                let what = weights.use == .trained ? "phase 0's network is" : "phase 0 starts from"
+                progress.note("\(what) \(weights.file) (sha256 \(weights.sha256.prefix(12))...)")
+                directory.log(["event": "phase0_weights", "use": weights.use.rawValue, "file": weights.file, "sha256": weights.sha256])
+            }
         }
         // In-progress files of finished phases (e.g. left when a shared phase 0 was adopted).
         for q in 0..<start { try? FileManager.default.removeItem(at: directory.inProgressURL(phase: q)) }
@@ -251,7 +203,9 @@ final class IncrementalRun {
         let lossTermCall = pluginNames.lossTerm.map { PluginCrashReport.Call($0, in: "its loss term (phase \(p))") }
 
         // Optimisers and schedules (SPEC.md 1.6, 3.3, 4.3).
-        let epochs = p == 0 ? config.epochsFirst : config.epochs
+        // `--phase0-from FILE`: phase 0's network is given, so phase 0 has no epochs
+        // (its start and end, herding and evaluation run as usual).
+        let epochs = p > 0 ? config.epochs : config.phaseZeroWeights?.use == .trained ? 0 : config.epochsFirst
         let baseLR = p == 0 ? config.baseLR1 : config.baseLR2
         let groups = OptimizerGroups.make(for: network, learningRate: baseLR, weightDecay: config.weightDecay,
                                           mode: config.mode, momentum: config.momentum)

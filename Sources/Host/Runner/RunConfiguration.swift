@@ -70,6 +70,9 @@ struct RunConfiguration: Codable, Equatable {
     /// A C loss-term plugin added to the baseline's loss, and its weight (nil: none).
     var lossTerm: String?
     var lossTermWeight: Float
+    /// A PyTorch state dict phase 0 starts from (`--init-from`) or is replaced by
+    /// (`--phase0-from FILE`); nil: phase 0 starts from a fresh initialisation.
+    var phaseZeroWeights: PhaseZeroWeights?
 
     /// Whether `other` trains the same phase 0 (so its phase-0 model can be reused).
     func sharesPhaseZero(with other: RunConfiguration) -> Bool {

@@ -31,6 +31,9 @@ public final class AggregatedNetwork: Layer {
     /// The branch types the blocks were derived with (nil in phase 0).
     public private(set) var branchTypes: (stable: any BranchType, plastic: (any BranchType)?)?
     public let featureDimension: Int
+    /// Classes of the head the network was built with (phase 0's), which the
+    /// original code's branch-2 model keeps as its own, unused classifier.
+    public let phaseZeroClassCount: Int
     public var isTraining = true
 
     /// The phase-0 network: `backbone`'s levels and `head`.
@@ -45,16 +48,18 @@ public final class AggregatedNetwork: Layer {
         }
         self.head = head
         featureDimension = backbone.featureDimension
+        phaseZeroClassCount = head.classCount
     }
 
     private init(branchMode: BranchMode, stable: [any LevelBlock], plastic: [any LevelBlock]?, alphas: [Tensor],
-                 head: any ClassifierHead, featureDimension: Int) {
+                 head: any ClassifierHead, featureDimension: Int, phaseZeroClassCount: Int) {
         self.branchMode = branchMode
         self.stable = stable
         self.plastic = plastic
         self.alphas = alphas
         self.head = head
         self.featureDimension = featureDimension
+        self.phaseZeroClassCount = phaseZeroClassCount
     }
 
     /// Number of levels.
@@ -123,7 +128,7 @@ public final class AggregatedNetwork: Layer {
         let copy = AggregatedNetwork(branchMode: branchMode, stable: stable.map { $0.cloned() },
                                      plastic: plastic?.map { $0.cloned() },
                                      alphas: alphas.map { $0.copy() }, head: head.cloned(),
-                                     featureDimension: featureDimension)
+                                     featureDimension: featureDimension, phaseZeroClassCount: phaseZeroClassCount)
         copy.branchTypes = branchTypes
         copy.setTraining(false)
         copy.setRequiresGrad(false)
