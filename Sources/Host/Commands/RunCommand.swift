@@ -86,7 +86,8 @@ enum RunLauncher {
     static func run(config: RunConfiguration, out: String, phase0From: String?, stopAfterPhase: Int? = nil,
                     catalog: PluginCatalog, progress: RunProgress) throws -> RunResults {
         let directory = RunDirectory(url: URL(fileURLWithPath: out))
-        try directory.prepare()
+        // Locks the directory first: a second process on it is refused here, having changed nothing.
+        try directory.prepare(note: progress.note)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         if let data = FileManager.default.contents(atPath: directory.configURL.path) {
