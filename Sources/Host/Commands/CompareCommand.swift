@@ -165,6 +165,11 @@ struct CompareCommand: ParsableCommand {
             }
             return
         }
+        // One local comparison at a time in a directory, locked before anything in it is
+        // written (the arms lock their own run directories, in their own processes).
+        if case let .unsupported(reason) = try DirectoryLock.acquire(directory, kind: "comparison directory") {
+            log("warning: \(reason); nothing keeps another cil process out of \(directory.path)")
+        }
         // The arm order (the first arm is the reference of the Δ columns), for `cil report`
         // while the comparison is still going and has no comparison.json yet.
         try writeAtomically(try JSONSerialization.data(withJSONObject: ["arms": experiment.arms.map(\.name)], options: [.prettyPrinted]),

@@ -112,7 +112,9 @@ enum RunLauncher {
     static func run(config: RunConfiguration, out: String, phase0From: String?, stopAfterPhase: Int? = nil,
                     catalog: PluginCatalog, progress: RunProgress) throws -> RunResults {
         let directory = RunDirectory(url: URL(fileURLWithPath: out))
-        try directory.prepare()
+        // Locks the directory first: a second process on it is refused here, having changed
+        // nothing. A file system without locks is worth a line even with --quiet.
+        try directory.prepare { FileHandle.standardError.write(Data("cil: \($0)\n".utf8)) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         if let data = FileManager.default.contents(atPath: directory.configURL.path) {

@@ -5,7 +5,9 @@ import Foundation
 /// plugin fails its arm, not the comparison), up to `jobs` at a time. Arms of one
 /// baseline and seed share phase 0: the first arm trains it, the others start from
 /// its checkpoint (`--phase0-from`) once it exists. The first arms are started
-/// before the others, so that no slot waits for a phase 0 that has not begun.
+/// before the others, so that no slot waits for a phase 0 that has not begun. Each
+/// `cil run` locks its own run directory (`DirectoryLock`); reading another arm's
+/// phase 0 takes no lock, so an arm may adopt it while that arm trains on.
 struct ComparisonScheduler {
     let plan: ComparisonPlan
     let jobs: Int
@@ -47,6 +49,19 @@ struct ComparisonScheduler {
                 let mayStart = job.first || source != nil || firstDone[job.groupKey] == true
                 if !mayStart { i += 1; continue }
                 pending.remove(at: i)
+                // A run directory another process holds (a `cil run` of its own, or an arm
+                // of an earlier comparison still going) fails its arm with the lock's
+                // message, before anything in it is touched (its log.txt included). The
+                // group's other arms then go on as after any failed first arm.
+                if let inUse = DirectoryLock.inUse(URL(fileURLWithPath: job.run.directory), kind: "run directory") {
+                    var run = job.run
+                    run.results = ComparisonPlan.loadResults(run.directory)
+                    run.failure = inUse.description
+                    log("FAILED \(run.baseline) / \(run.arm) / seed \(run.seed): \(inUse)")
+                    if job.first { firstDone[job.groupKey] = true }
+                    finished.append(run)
+                    continue
+                }
                 // `cil run` adopts it only while the run has no checkpoint of its own.
                 if let source { job.arguments.append("--phase0-from=\(source.path)") }
                 job.arguments.append("--threads=\(threads)")

@@ -4,9 +4,10 @@ import Foundation
 /// A run's directory: `config.json` (the resolved configuration), `events.jsonl`
 /// (an append-only log, one JSON object a line), `checkpoints/phase-N.ckpt` (the
 /// state after phase N, checksummed), `checkpoints/phase-N-in-progress.ckpt` (the
-/// state of unfinished phase N after its last finished epoch) and `results.json`. Every file but the log is
-/// written atomically (temporary file, fsync, rename), so a crash never leaves a
-/// half-written file that looks valid.
+/// state of unfinished phase N after its last finished epoch), `results.json`, and
+/// `.lock` (locked by the process using the directory, see `DirectoryLock`). Every
+/// file but the log and the lock is written atomically (temporary file, fsync,
+/// rename), so a crash never leaves a half-written file that looks valid.
 struct RunDirectory {
     let url: URL
 
@@ -20,16 +21,27 @@ struct RunDirectory {
     /// and removed once the phase's own checkpoint exists.
     func inProgressURL(phase: Int) -> URL { checkpointsURL.appendingPathComponent("phase-\(phase)-in-progress.ckpt") }
 
-    /// Creates the directory (and checkpoints/) if needed; a clear error if it cannot.
-    func prepare() throws {
-        do {
-            try FileManager.default.createDirectory(at: checkpointsURL, withIntermediateDirectories: true)
-        } catch {
-            throw RunError.io("cannot create the run directory \(url.path): \(Self.obstacle(to: url) ?? error.localizedDescription)")
+    /// Creates the directory if needed (a clear error if it cannot) and locks it for
+    /// the life of the process (`DirectoryLock`) before anything in it is read or
+    /// written: a second process on the same directory is refused with
+    /// `DirectoryLock.InUse` and changes nothing. Then creates checkpoints/ and removes
+    /// stale temporary files. `note` gets the warning of a file system without locks.
+    func prepare(note: (String) -> Void = { _ in }) throws {
+        func create(_ dir: URL) throws {
+            do {
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            } catch {
+                throw RunError.io("cannot create the run directory \(url.path): \(Self.obstacle(to: url) ?? error.localizedDescription)")
+            }
         }
+        try create(url)
         guard FileManager.default.isWritableFile(atPath: url.path) else {
             throw RunError.io("the run directory \(url.path) is not writable")
         }
+        if case let .unsupported(reason) = try DirectoryLock.acquire(url, kind: "run directory") {
+            note("warning: \(reason); nothing keeps another cil process out of \(url.path)")
+        }
+        try create(checkpointsURL)
         removeStaleTemporaryFiles()
     }
 
