@@ -63,6 +63,33 @@ struct AlphaLearnerTests {
         #expect(results[.accumulate] != results[.zeroPerStep])
     }
 
+    /// PyTorch 1.2's in-place weight decay: under `accumulate` each step leaves
+    /// wd·α (α before the step) in the gradient, so the next step's buffer carries
+    /// it; without the flag the gradient is the sum of the batches' gradients alone.
+    @Test func decayStaysInTheAccumulatedGradientWhenAsked() throws {
+        var grads: [Bool: [Float]] = [:]
+        var alphasBefore: [Float] = []
+        var batchGrads: [Float] = []
+        for stays in [false, true] {
+            let net = try dualNetwork(seed: 24)
+            var rng = RandomGenerator(seed: 4)
+            let x = Initializers.normal([4, 3, 32, 32], std: 1, rng: &rng)
+            let learner = AlphaLearner(network: net, learningRate: 0.01, policy: .accumulate, decayStaysInGradient: stays)
+            // The batch gradient, from an eval-mode copy.
+            let probe = net.frozenCopy()
+            for a in probe.alphas { a.requiresGrad = true }
+            Tensor.crossEntropy(logits: probe.forward(x).logits, targets: [0, 1, 2, 3]).backward()
+            batchGrads = probe.alphas.map { $0.grad!.item }
+            alphasBefore = net.alphas.map(\.item)
+            learner.step(images: x, labels: [0, 1, 2, 3])
+            grads[stays] = net.alphas.map { $0.grad!.item }
+        }
+        for k in 0..<3 {
+            #expect(abs(grads[false]![k] - batchGrads[k]) < 1e-6, "level \(k + 1): out-of-place decay")
+            #expect(abs(grads[true]![k] - (batchGrads[k] + 5e-4 * alphasBefore[k])) < 1e-6, "level \(k + 1): in-place decay")
+        }
+    }
+
     /// With fusion_lr 1e-8 the float32 α stays exactly 0.5 while |lr·buf| < 2⁻²⁶.
     @Test func tinyLearningRateLeavesAlphaAtOneHalf() throws {
         let net = try dualNetwork(seed: 23)

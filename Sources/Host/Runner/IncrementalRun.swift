@@ -219,7 +219,8 @@ final class IncrementalRun {
         var alphaLearner: AlphaLearner?
         var balanced: [Int] = []
         if p > 0, network.plastic != nil, policy.learnsAlpha, config.fusionLR > 0 {
-            alphaLearner = AlphaLearner(network: network, learningRate: config.fusionLR, policy: config.alphaGradient)
+            alphaLearner = AlphaLearner(network: network, learningRate: config.fusionLR, policy: config.alphaGradient,
+                                        decayStaysInGradient: config.mode == .faithful)
             var rng = generator(phase: p, purpose: 3)
             let newPositions = newClasses.map { trainPositions[$0] }
             let nbProtos = config.budget == "dynamic" ? config.budgetPerClass : config.budgetTotal / 100

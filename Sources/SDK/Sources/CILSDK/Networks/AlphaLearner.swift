@@ -20,12 +20,19 @@ public final class AlphaLearner {
     public let policy: AlphaGradientPolicy
     /// The SGD over α (exposed so a run can save and restore its momentum).
     public let optimizer: SGD
+    /// Whether each step also leaves its weight-decay term wd·α in α's gradient, as
+    /// PyTorch 1.2's SGD did (it added the decay to `.grad` in place; PyTorch ≥ 1.5
+    /// adds it out of place). Only visible under `accumulate`, where the gradient is
+    /// kept: the faithful mode of the original's LUCIR trainer, which ran on
+    /// PyTorch 1.2 (docs/ALGORITHMS.md, "Learning α").
+    public let decayStaysInGradient: Bool
 
     public init(network: AggregatedNetwork, learningRate: Float, weightDecay: Float = 5e-4,
-                momentum: Float = 0.9, policy: AlphaGradientPolicy) {
+                momentum: Float = 0.9, policy: AlphaGradientPolicy, decayStaysInGradient: Bool = false) {
         precondition(network.plastic != nil, "AlphaLearner: α exists only in a dual network with derived branches")
         self.network = network
         self.policy = policy
+        self.decayStaysInGradient = decayStaysInGradient
         optimizer = SGD(groups: [ParameterGroup(name: "alpha", parameters: network.alphas,
                                                 learningRate: learningRate, weightDecay: weightDecay, momentum: momentum)])
     }
@@ -50,7 +57,14 @@ public final class AlphaLearner {
             l.backward()
             return l
         }
+        let before = decayStaysInGradient ? network.alphas.map(\.item) : []
         optimizer.step()
+        if decayStaysInGradient {
+            let wd = optimizer.groups[0].weightDecay
+            for (a, value) in zip(network.alphas, before) {
+                a.grad?.withUnsafeMutableBufferPointer { g in g[0] += wd * value }
+            }
+        }
         return loss.item
     }
 
