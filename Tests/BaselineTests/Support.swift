@@ -41,9 +41,9 @@ enum BuiltPlugins {
             """)
     }
 
-    /// Loads `libCILPlugin<target>.so` through `PluginLoader.load(file:into:)` and
-    /// returns the baseline it registers under `name`.
-    static func baseline(_ name: String, library target: String) throws -> any Baseline.Type {
+    /// The catalog of `libCILPlugin<target>.so` alone, loaded through
+    /// `PluginLoader.load(file:into:)` as the host loads it, and the file's path.
+    static func catalog(library target: String) throws -> (catalog: PluginCatalog, path: String) {
         let file = "libCILPlugin\(target).so"
         let path = try directory(holding: file).appendingPathComponent(file).path
         var catalog = PluginCatalog()
@@ -51,6 +51,12 @@ enum BuiltPlugins {
         guard catalog.failures.isEmpty else {
             throw BaselineTestError("loading \(path): \(catalog.failures.map(\.description).joined(separator: "; "))")
         }
+        return (catalog, path)
+    }
+
+    /// Loads `libCILPlugin<target>.so` and returns the baseline it registers under `name`.
+    static func baseline(_ name: String, library target: String) throws -> any Baseline.Type {
+        let (catalog, path) = try catalog(library: target)
         let entries = catalog.entries(of: .baseline)
         guard entries.count == 1, entries[0].path == path else {
             throw BaselineTestError("\(path) registered \(entries.map(\.info.name)) (expected exactly '\(name)')")

@@ -164,14 +164,7 @@ enum LockStep {
 extension BuiltPlugins {
     /// Loads `libCILPlugin<target>.so` and returns the branch type it registers as `name`.
     static func branchType(_ name: String, library target: String) throws -> any BranchType {
-        let file = "libCILPlugin\(target).so"
-        let path = try directory(holding: file).appendingPathComponent(file).path
-        var catalog = PluginCatalog()
-        PluginLoader.load(file: path, into: &catalog)
-        guard catalog.failures.isEmpty else {
-            throw BaselineTestError("loading \(path): \(catalog.failures.map(\.description).joined(separator: "; "))")
-        }
-        let type = try catalog.branchType(named: name)
+        let type = try catalog(library: target).catalog.branchType(named: name)
         return try type.init(options: try PluginOptions(plugin: name, specs: type.options, given: [:]))
     }
 }
