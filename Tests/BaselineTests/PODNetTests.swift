@@ -93,8 +93,10 @@ struct PODNetTests {
         #expect(try Self.podnet(["fixed-alpha": "false"]).trainingPolicy.learnsAlpha)
         let fixed = try Self.podnet(["fixed-alpha": "true"]).trainingPolicy
         #expect(!fixed.learnsAlpha && fixed.gradientClamp == -5...5 && fixed.preferredSchedule == .cosine)
-        // The other baselines ask for nothing.
-        #expect(try instantiate(try BuiltPlugins.lucir()).trainingPolicy == TrainingPolicy())
+        #expect(policy.originalAlphaGradient == .zeroPerStep)
+        // The other baselines ask for nothing, but LUCIR declares its original
+        // trainer's never-zeroed α gradient.
+        #expect(try instantiate(try BuiltPlugins.lucir()).trainingPolicy == TrainingPolicy(originalAlphaGradient: .accumulate))
         #expect(try instantiate(try BuiltPlugins.icarl()).trainingPolicy == TrainingPolicy())
     }
 
