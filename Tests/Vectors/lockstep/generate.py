@@ -4,7 +4,7 @@ AANets / MANets PyTorch code on a tiny synthetic image pool, recorded step by st
 
 Run once by hand, from the repository root:
 
-    /work/torchenv/bin/python Tests/Vectors/lockstep/generate.py \
+    python Tests/Vectors/lockstep/generate.py \
         --aan-dir /path/to/class-incremental-learning/adaptive-aggregation-networks \
         --out Tests/Vectors/lockstep
 
