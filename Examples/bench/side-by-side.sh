@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The speed goal of issue 8, measured the way docs/PERFORMANCE.md asks: cil and the
-# PyTorch peer alternated in one sitting, N rounds, medians and ratios at the end.
+# cil against a PyTorch peer, measured the way docs/PERFORMANCE.md asks: the two
+# alternated in one sitting, N rounds, medians and ratios at the end.
 #
-#   Examples/bench/side-by-side.sh [ROUNDS]          (default 5)
+#   PEER=path/to/torch_resnet32_step.py Examples/bench/side-by-side.sh [ROUNDS]   (default 5)
 # CIL     the cil binary (default .build/release/cil)
-# PYTHON  a python with torch 2.13.0+cpu (default python3); the peer is
-#         ../shared/bench/torch_resnet32_step.py next to this checkout
+# PYTHON  a python with torch 2.13.0+cpu (default python3)
+# PEER    the PyTorch peer script (required): it takes BATCH STEPS THREADS and prints
+#         "plain ResNet-32 train: N img/s" and the dual line (docs/PERFORMANCE.md)
 # THREADS threads for both (default 2)
 # Each round: cil plain (8 steps), the peer (plain and dual, 5 steps each), cil dual (6 steps).
 set -euo pipefail
@@ -13,9 +14,8 @@ rounds=${1:-5}
 cil=${CIL:-.build/release/cil}
 python=${PYTHON:-python3}
 threads=${THREADS:-2}
-here=$(cd "$(dirname "$0")/../.." && pwd)
-peer=${PEER:-$here/../shared/bench/torch_resnet32_step.py}
-[ -f "$peer" ] || { echo "side-by-side: the peer script $peer is missing (set PEER)" >&2; exit 2; }
+peer=${PEER:?side-by-side: set PEER to the PyTorch peer script (torch_resnet32_step.py)}
+[ -f "$peer" ] || { echo "side-by-side: the peer script $peer is missing" >&2; exit 2; }
 log=$(mktemp)
 trap 'rm -f "$log" "$log.err"' EXIT
 rate() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(round(d["images_per_second"], 1), round(d["eval_images_per_second"], 1), d["peak_rss_bytes"], d["blas_core"])'; }
