@@ -9,6 +9,7 @@
 // batches of 2 to 9 images.
 
 import CILSDK
+import Foundation
 import Testing
 
 @Suite("Winograd 3x3 convolution", .serialized)
@@ -152,5 +153,17 @@ struct WinogradConv3x3Tests {
         for side in [32, 16, 8] { #expect(WinogradConv3x3.prefersLargeTiles(height: side, width: side)) }
         #expect(!WinogradConv3x3.prefersLargeTiles(height: 4, width: 4))
         #expect(!WinogradConv3x3.prefersLargeTiles(height: 10, width: 12))
+    }
+
+    /// A forward pass that records a gradient runs F(2×2); one that does not
+    /// (evaluation, a frozen reference network) runs the tile rule's F(4×4).
+    @Test("training forward passes run F(2×2), forward passes without a gradient F(4×4)")
+    func forwardTileRule() throws {
+        try #require(ProcessInfo.processInfo.environment["CIL_WINOGRAD_TILE"] == nil, "CIL_WINOGRAD_TILE overrides the rule")
+        for side in [32, 16, 8] {
+            #expect(WinogradConv3x3.forwardTileSize(height: side, width: side, recordsGradient: true) == 2)
+            #expect(WinogradConv3x3.forwardTileSize(height: side, width: side, recordsGradient: false) == 4)
+        }
+        #expect(WinogradConv3x3.forwardTileSize(height: 10, width: 12, recordsGradient: false) == 2)
     }
 }

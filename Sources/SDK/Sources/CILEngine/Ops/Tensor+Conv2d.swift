@@ -4,7 +4,8 @@ import CKernels
 
 // 2-D convolution (cross-correlation, no bias). 3x3 stride-1 padding-1 layers (most
 // of a ResNet) run the Winograd kernel of CKernels forward and for both gradients
-// where it measured faster (WinogradConv3x3.prefers), the direct kernel otherwise;
+// where it measured faster (WinogradConv3x3.prefers; the output tile of
+// WinogradConv3x3.forwardTileSize and tileSize), the direct kernel otherwise;
 // every other geometry, and every weight gradient, runs per image: im2col into a
 // column buffer that stays in cache, then one GEMM whose output is the image's NCHW
 // slice. Images run in parallel (one single-threaded kernel per image and thread).
@@ -35,7 +36,9 @@ extension Tensor {
         if direct && WinogradConv3x3.applies(to: g, inputChannels: g.channels, outputChannels: O) {
             WinogradConv3x3.run(batch: g.batch, height: g.height, width: g.width, vectorWidth: width,
                                 input: x.storage.pointer, inputChannels: g.channels, weight: weight.storage.pointer,
-                                outputChannels: O, transposed: false, output: y.pointer)
+                                outputChannels: O, transposed: false, output: y.pointer,
+                                tile: WinogradConv3x3.forwardTileSize(height: g.height, width: g.width,
+                                                                      recordsGradient: GradMode.isEnabled && (x.requiresGrad || weight.requiresGrad)))
         } else if direct {
             DirectConv3x3.run(g, width: width, input: x.storage.pointer, inputChannels: g.channels,
                               weight: weight.storage.pointer, outputChannels: O, transposed: false, output: y.pointer)

@@ -6,9 +6,10 @@ import CKernels
 /// images in one kernel call with its own scratch. They compute the same function as
 /// `DirectConv3x3.run` with fewer multiplications plus the input and output transforms:
 /// F(2×2, 3×3) (16 instead of 36 per 2×2 output tile and channel pair) forward, input
-/// gradient and weight gradient; F(4×4, 3×3) (36 instead of 144 per 4×4 tile) forward and
-/// input gradient, picked per shape by `tileSize`. The rounding differs (see
-/// docs/PERFORMANCE.md for the measured errors).
+/// gradient and weight gradient; F(4×4, 3×3) (36 instead of 144 per 4×4 tile) for the
+/// input gradient and for forward passes that record no gradient, picked per shape by
+/// `tileSize` and `forwardTileSize`. The rounding differs (see docs/PERFORMANCE.md for
+/// the measured errors).
 public enum WinogradConv3x3 {
     /// How the environment variable `CIL_WINOGRAD` sets the kernel's use.
     enum Mode: Sendable {
@@ -43,8 +44,8 @@ public enum WinogradConv3x3 {
 
     /// How the environment variable `CIL_WINOGRAD_TILE` sets the output tile of the
     /// forward pass and the input gradient: "2" F(2×2, 3×3) everywhere, "4" F(4×4, 3×3)
-    /// everywhere, unset (or any other value) `prefersLargeTiles`. The weight gradient
-    /// always runs F(2×2).
+    /// everywhere (training forward passes too), unset (or any other value)
+    /// `forwardTileSize` and `tileSize`. The weight gradient always runs F(2×2).
     static let tileOverride: Int? = {
         switch ProcessInfo.processInfo.environment["CIL_WINOGRAD_TILE"] {
         case "2": 2
@@ -54,7 +55,7 @@ public enum WinogradConv3x3 {
     }()
 
     /// The output tile side, for reports: "2", "4" (`CIL_WINOGRAD_TILE`) or "measured"
-    /// (`prefersLargeTiles`, the default).
+    /// (the default: `forwardTileSize` and `tileSize`).
     public static var tileSetting: String { tileOverride.map(String.init) ?? "measured" }
 
     /// Where F(4×4, 3×3) measured faster than F(2×2, 3×3) on this machine
@@ -67,10 +68,23 @@ public enum WinogradConv3x3 {
         height >= 8 && width >= 8 && height % 4 == 0 && width % 4 == 0
     }
 
-    /// The output tile side (2 or 4) of the forward pass and input gradient at this image
-    /// size: `CIL_WINOGRAD_TILE` if set, else `prefersLargeTiles`.
+    /// The output tile side (2 or 4) of the input gradient, and of a forward pass that
+    /// records no gradient, at this image size: `CIL_WINOGRAD_TILE` if set, else
+    /// `prefersLargeTiles`.
     public static func tileSize(height: Int, width: Int) -> Int {
         tileOverride ?? (prefersLargeTiles(height: height, width: width) ? 4 : 2)
+    }
+
+    /// The output tile side of a forward pass: `tileSize`, except that a forward pass
+    /// that records a gradient (training) runs F(2×2) unless `CIL_WINOGRAD_TILE` is set.
+    /// F(4×4)'s forward rounding (about 10× F(2×2)'s) is amplified by batch norm's
+    /// strongly cancelling sums: in the lock-step tests against the original code
+    /// (Tests/BaselineTests/LockStep) it puts the step-1 batch-norm gradients 3.1-3.8×
+    /// the original's own float32 error off the exact ones and the loss of step 3 past
+    /// the trajectory bound, while F(4×4) in the input gradient and in evaluation passes.
+    public static func forwardTileSize(height: Int, width: Int, recordsGradient: Bool) -> Int {
+        if let tile = tileOverride { return tile }
+        return recordsGradient ? 2 : tileSize(height: height, width: width)
     }
 
     /// The shapes where Winograd measured faster than the direct kernel on this
