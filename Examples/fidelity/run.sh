@@ -15,7 +15,7 @@
 #    (ss + free), B50 + 5 x 10, 4 epochs per phase (1/40 of the paper's 160), faithful
 #    (Examples/experiments/cifar100-b50-5phases-reduced.yaml); about 4 h on 2 cores.
 # 2. Phase 0 of the paper protocol at its full budget: LUCIR (whose phase 0 is iCaRL's
-#    too, SPEC.md 5.1/5.2) on ResNet-32, 160 epochs, batch 128, lr 0.1 with the
+#    too, docs/ALGORITHMS.md §6) on ResNet-32, 160 epochs, batch 128, lr 0.1 with the
 #    milestones 80/120, the 50 base classes of the seed-1993 order; about 4 h on 2
 #    cores. The same command without --stop-after-phase 0 would continue it into the
 #    paper's 5 phases.

@@ -1,6 +1,6 @@
-// The phase-start imprinting of LUCIR and the MANets iCaRL (SPEC.md 2.4), through the
-// built plugins' phaseWillStart: each new row = mean L2 norm of the old rows ×
-// normalize(mean_i normalize(f_i)) over the class's training features.
+// The phase-start imprinting of LUCIR and the MANets iCaRL (docs/ALGORITHMS.md §2.4),
+// through the built plugins' phaseWillStart: each new row = mean L2 norm of the old
+// rows × normalize(mean_i normalize(f_i)) over the class's training features.
 
 import CILSDK
 import Foundation

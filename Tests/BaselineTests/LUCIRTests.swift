@@ -1,5 +1,5 @@
-// LUCIR (SPEC.md 5.2), loaded from the built libCILPluginLUCIR.so: its loss against a
-// direct float64 computation (values and gradients w.r.t. the current logits,
+// LUCIR (docs/ALGORITHMS.md §6.2), loaded from the built libCILPluginLUCIR.so: its loss
+// against a direct float64 computation (values and gradients w.r.t. the current logits,
 // features and unscaled cosines), in phase 0 and phase 1, and against the reference
 // vectors 07_lucir.json through a CosineHead.
 

@@ -1,7 +1,7 @@
-// PODNet (SPEC.md 5.3), loaded from the built libCILPluginPODNet.so: NCA (faithful
-// against 08_podnet.json and a literal float64 transcription; corrected against a
-// float64 computation), POD-spatial and POD-flat against 08_podnet.json with the
-// √(seen/task) factors, the LSC head against lsc_forward, the training policy, the
+// PODNet (docs/ALGORITHMS.md §6.3), loaded from the built libCILPluginPODNet.so: NCA
+// (faithful against 08_podnet.json and a literal float64 transcription; corrected
+// against a float64 computation), POD-spatial and POD-flat against 08_podnet.json with
+// the √(seen/task) factors, the LSC head against lsc_forward, the training policy, the
 // class-balanced finetuning request and the k-means imprinting of new proxies.
 
 import CILSDK

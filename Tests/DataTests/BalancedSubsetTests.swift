@@ -1,8 +1,8 @@
 import CILSDK
 import Testing
 
-/// The α-learning subset of SPEC.md 4.1: faithful (nb_cl·20 draws with replacement
-/// + all old exemplars, unshuffled) and corrected (equal count per class).
+/// The α-learning subset of docs/ALGORITHMS.md §5.1: faithful (nb_cl·20 draws with
+/// replacement + all old exemplars, unshuffled) and corrected (equal count per class).
 @Suite("Balanced subset")
 struct BalancedSubsetTests {
     @Test func faithfulDrawsWithReplacementThenAppendsExemplars() {

@@ -4,7 +4,7 @@ import Testing
 
 /// Class orders: MT19937 and NumPy's legacy shuffle against vectors computed with
 /// NumPy (Tests/Vectors/numpy_class_orders.json, made by generate_numpy_orders.py),
-/// and SPEC.md 1.1's seed-1993 list.
+/// and docs/ALGORITHMS.md §1.1's seed-1993 list.
 @Suite("Class order")
 struct ClassOrderTests {
     static let spec1993 = [68, 56, 78, 8, 23, 84, 90, 65, 74, 76, 40, 89, 3, 92, 55, 9, 26, 80, 43, 38, 58, 70, 77, 1, 85, 19,

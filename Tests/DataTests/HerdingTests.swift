@@ -2,7 +2,7 @@ import CILSDK
 import Foundation
 import Testing
 
-/// Herding (SPEC.md 1.4) against the shared reference vectors
+/// Herding (docs/ALGORITHMS.md §1.5) against the shared reference vectors
 /// (testvectors/11_herding.json) and a naive transcription of the original loop on
 /// random features; the exemplar memory's rank prefixes.
 @Suite("Herding and exemplar memory")

@@ -1,7 +1,7 @@
 import CILSDK
 import Testing
 
-/// Phases (SPEC.md 1.2) and per-phase exemplar counts (SPEC.md 1.4).
+/// Phases (docs/ALGORITHMS.md §1.2) and per-phase exemplar counts (§1.4).
 @Suite("Phases and exemplar budgets")
 struct PhasePlanTests {
     @Test(arguments: [

@@ -2,8 +2,8 @@ import CILSDK
 import Foundation
 import Testing
 
-/// SPEC.md 1.5 transforms: CIFAR crop/flip/normalise with LUCIR's constants, the
-/// ImageNet pipelines, and PIL's bilinear resampling on hand-computed cases.
+/// Transforms (docs/ALGORITHMS.md §1.6): CIFAR crop/flip/normalise with LUCIR's
+/// constants, the ImageNet pipelines, PIL's bilinear resampling on hand-computed cases.
 @Suite("Transforms")
 struct TransformTests {
     static let mean: [Float] = [0.5071, 0.4866, 0.4409]

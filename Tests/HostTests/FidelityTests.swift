@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 
-/// Issue 11's checks that fit in CI: phase 0 learns on the real CIFAR-100 (a small
+/// The fidelity checks that fit in CI: phase 0 learns on the real CIFAR-100 (a small
 /// subset, two short epochs), and the `faithful` and `corrected` modes differ only
-/// where SPEC.md says they do.
+/// where docs/ALGORITHMS.md §8 says they do.
 @Suite("Fidelity", .serialized)
 struct FidelityTests {
     /// `$CIL_SHARED_DIR/data/cifar-100-binary`, else ../shared/data/cifar-100-binary
@@ -42,11 +42,11 @@ struct FidelityTests {
 
     /// One iCaRL arm on one branch, quick preset (whose scheduler stepping is the
     /// same in both modes): the modes may differ only in the NME classifier's
-    /// flipped copy (SPEC.md: the RGB→BGR "flip"), which never feeds back into
-    /// training. So every phase's CNN accuracy is identical and the NME ones are not.
-    /// LUCIR on one branch has no mode-dependent path either: its loss (CE, less-forget,
-    /// margin ranking) is the same in both modes, and without α there is no balanced
-    /// subset or α-gradient policy.
+    /// flipped copy (docs/ALGORITHMS.md §7: the RGB→BGR "flip"), which never feeds back
+    /// into training. So every phase's CNN accuracy is identical and the NME ones are
+    /// not. LUCIR on one branch has no mode-dependent path either: its loss (CE,
+    /// less-forget, margin ranking) is the same in both modes, and without α there is
+    /// no balanced subset or α-gradient policy.
     @Test("single branch: faithful and corrected give the same CNN and differ only in NME",
           arguments: ["icarl", "lucir"])
     func modesDifferOnlyInTheNMEFlip(baseline: String) throws {
@@ -59,12 +59,13 @@ struct FidelityTests {
         #expect(nmeDiffers, "the NME class means use the BGR swap (faithful) or a mirror (corrected)")
     }
 
-    /// PODNet's NCA loss is one of the places where the modes differ (SPEC.md 5.3: the
-    /// faithful loss subtracts the margin from every class's similarity, where it
-    /// cancels, and leaves the true class in the denominator as exp(0); the corrected
-    /// one subtracts it from the true class only), so its CNN accuracy changes from
-    /// phase 0 on: the mode reaches the plugin. (The synthetic classes are easy enough
-    /// for both to reach 100% accuracy, so the training loss is what is compared.)
+    /// PODNet's NCA loss is one of the places where the modes differ: the faithful
+    /// loss (docs/ALGORITHMS.md §6.3) subtracts the margin from every class's
+    /// similarity, where it cancels, and leaves the true class in the denominator as
+    /// exp(0); the corrected one (§8) subtracts it from the true class only. So its CNN
+    /// accuracy changes from phase 0 on: the mode reaches the plugin. (The synthetic
+    /// classes are easy enough for both to reach 100% accuracy, so the training loss
+    /// is what is compared.)
     @Test("PODNet: the NCA margin makes faithful and corrected differ from phase 0")
     func podnetModesDifferInTheNCAMargin() throws {
         let (faithful, corrected) = try Self.runBothModes(baseline: "podnet")

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `cil protocol`: the resolved class order, phases and per-phase exemplar counts of
-/// SPEC.md 1.1-1.4, and errors for settings the original code rejects.
+/// docs/ALGORITHMS.md §1.1-§1.4, and errors for settings the original code rejects.
 @Suite("cil protocol")
 struct ProtocolCommandTests {
     static let order1993 = [68, 56, 78, 8, 23, 84, 90, 65, 74, 76, 40, 89, 3, 92, 55, 9, 26, 80, 43, 38, 58, 70, 77, 1, 85, 19, 17,

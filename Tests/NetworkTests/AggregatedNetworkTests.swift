@@ -1,13 +1,13 @@
 import CILSDK
 import Testing
 
-/// The MANets network of SPEC.md 3: aggregation, branch derivation, the sanity
-/// identity of 3.3, the frozen reference copy, optimizer groups.
+/// The MANets network of docs/ALGORITHMS.md §3: aggregation, branch derivation, the
+/// sanity identity of §3.4, the frozen reference copy, optimizer groups.
 @Suite("AggregatedNetwork")
 struct AggregatedNetworkTests {
-    /// SPEC.md 3.3: a dual free/free network with α = 0.5, both branches copies of
-    /// the phase-0 network, computes the same outputs as that network; each branch
-    /// gets half of its backbone gradient and the head the full gradient.
+    /// docs/ALGORITHMS.md §3.4: a dual free/free network with α = 0.5, both branches
+    /// copies of the phase-0 network, computes the same outputs as that network; each
+    /// branch gets half of its backbone gradient and the head the full gradient.
     @Test(arguments: [false, true])
     func dualFreeFreeEqualsTheSingleNetwork(training: Bool) throws {
         let single = trainedSmallNetwork(seed: 11)
@@ -141,8 +141,8 @@ struct AggregatedNetworkTests {
         #expect(!out.logits.requiresGrad, "the reference model records no graph")
     }
 
-    /// SPEC.md 3.3's groups: branch groups, head rows of old classes frozen, new rows
-    /// and σ with branch 1's group (faithful) or the base rate (corrected).
+    /// The groups of docs/ALGORITHMS.md §3.3: branch groups, old-class head rows frozen,
+    /// new rows and σ with branch 1's group (faithful) or the base rate (corrected).
     @Test func optimizerGroupsFollowTheBranches() throws {
         let net = trainedSmallNetwork(seed: 15)
         let phaseZero = OptimizerGroups.make(for: net, learningRate: 0.1, weightDecay: 5e-4, mode: .faithful)

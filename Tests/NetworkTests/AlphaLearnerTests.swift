@@ -1,8 +1,8 @@
 import CILSDK
 import Testing
 
-/// α learning (SPEC.md 4): evaluation-mode BN, cross-entropy, SGD on α alone, and
-/// the two gradient policies.
+/// α learning (docs/ALGORITHMS.md §5): evaluation-mode BN, cross-entropy, SGD on α
+/// alone, and the two gradient policies.
 @Suite("AlphaLearner")
 struct AlphaLearnerTests {
     func dualNetwork(seed: UInt64) throws -> AggregatedNetwork {

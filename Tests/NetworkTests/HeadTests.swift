@@ -1,7 +1,7 @@
 import CILSDK
 import Testing
 
-/// The cosine head (SPEC.md 2.3) and weight imprinting (SPEC.md 2.4).
+/// The cosine head (docs/ALGORITHMS.md §2.3) and weight imprinting (§2.4).
 @Suite("CosineHead")
 struct HeadTests {
     /// logits = σ·cos; expansion keeps class order, freezes old rows, keeps σ.

@@ -1,7 +1,7 @@
 import CILSDK
 import Testing
 
-/// The backbones of SPEC.md 2.1-2.2: parameter counts, level shapes, names.
+/// The backbones (docs/ALGORITHMS.md §2.1-§2.2): parameter counts, level shapes, names.
 @Suite("ResNet")
 struct ResNetTests {
     /// The CIFAR ResNet-32 backbone (projection shortcuts and BN affine included,

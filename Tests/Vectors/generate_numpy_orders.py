@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Writes numpy_class_orders.json: the class orders NumPy's legacy global RNG gives,
 i.e. `np.random.seed(seed); order = np.arange(n); np.random.shuffle(order)`, exactly as
-the original code builds its class order (SPEC.md 1.1, AAN:trainer/base_trainer.py
-`init_class_order`). Also the first MT19937 outputs after `np.random.seed(seed)`, to
-test the generator on its own.
+the original code builds its class order (docs/ALGORITHMS.md §1.1,
+AAN:trainer/base_trainer.py `init_class_order`). Also the first MT19937 outputs after
+`np.random.seed(seed)`, to test the generator on its own.
 
 Run from anywhere:  python3 Tests/Vectors/generate_numpy_orders.py
 """

@@ -6,12 +6,12 @@ import Foundation
 /// option also has the original code's underscore spelling where one exists.
 /// Unset options take the preset's value.
 struct ArmOptions: ParsableArguments {
-    @Option(help: "Defaults: paper (SPEC.md 1.6: 160 epochs, lr 0.1 with steps at 80/120, batch 128, fusion lr 1e-5, 2000 exemplars) or quick (a reduced budget, see README).")
+    @Option(help: "Defaults: paper (docs/ALGORITHMS.md §1.7: 160 epochs, lr 0.1 with steps at 80/120, batch 128, fusion lr 1e-5, 2000 exemplars) or quick (a reduced budget, see README).")
     var preset: String = "paper"
 
     // Protocol.
     @Option(name: [.customLong("seed"), .customLong("random-seed"), .customLong("random_seed")],
-            help: "Class-order seed (NumPy legacy shuffle; 1993 gives SPEC.md 1.1's order); also seeds training unless --train-seed.")
+            help: "Class-order seed (NumPy legacy shuffle; 1993 gives docs/ALGORITHMS.md §1.1's order); also seeds training unless --train-seed.")
     var seed: Int = 1993
     @Option(name: [.customLong("train-seed")], help: "Seed of shuffling, augmentation and the balanced set (default: --seed).")
     var trainSeed: UInt64?
@@ -55,7 +55,7 @@ struct ArmOptions: ParsableArguments {
     var backbone: String?
 
     // Optimisation.
-    @Option(help: "faithful (the original code's quirks, SPEC.md) or corrected.")
+    @Option(help: "faithful (the original code's quirks, docs/ALGORITHMS.md §8) or corrected.")
     var mode: String = "faithful"
     @Option(name: [.customLong("epochs-fg"), .customLong("epochs_fg")], help: "Epochs of phase 0 (default: --epochs).")
     var epochsFirst: Int?

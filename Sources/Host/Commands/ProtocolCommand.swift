@@ -2,10 +2,10 @@ import ArgumentParser
 import CILSDK
 import Foundation
 
-/// `cil protocol`: the resolved class-incremental protocol (SPEC.md 1.1-1.4): the
-/// class order, the classes of every phase and the exemplars kept per class after
-/// each phase. The original code's flag spellings (`--nb_cl_fg`, `--nb_cl`,
-/// `--random_seed`, `--nb_protos`, `--dynamic_budget`) are accepted too.
+/// `cil protocol`: the resolved class-incremental protocol: the class order, the
+/// classes of every phase and the exemplars kept per class after each phase
+/// (docs/ALGORITHMS.md §1.1-§1.4). The original code's flag spellings (`--nb_cl_fg`,
+/// `--nb_cl`, `--random_seed`, `--nb_protos`, `--dynamic_budget`) are accepted too.
 struct ProtocolCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "protocol",
@@ -99,7 +99,7 @@ struct ProtocolCommand: ParsableCommand {
             var object: [String: Any] = [
                 "dataset": data.dataset, "num_classes": p.order.count, "seed": seed,
                 "class_order": p.order.classes,
-                "class_order_source": seed == 1993 && p.order.count == 100 ? "SPEC.md 1.1 (hard-coded, equals NumPy's)" : "NumPy legacy shuffle (MT19937)",
+                "class_order_source": seed == 1993 && p.order.count == 100 ? "docs/ALGORITHMS.md §1.1 (hard-coded, equals NumPy's)" : "NumPy legacy shuffle (MT19937)",
                 "classes_per_phase": p.plan.classesPerPhase,
                 "phases": phases, "budget": budgetObject, "exemplars_per_class": perClass,
                 "incremental_phases": p.plan.incrementalPhases,

@@ -10,10 +10,10 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Train one arm (a baseline, plain or on MANets) through every phase; resumable.",
         discussion: """
-        Defaults come from --preset (paper: SPEC.md 1.6, 160 epochs; quick: a reduced budget \
-        that finishes in minutes); explicit flags override the preset. The original code's \
-        underscore names are accepted (--nb_cl_fg, --branch_1, --fusion_lr, --the_lambda, ...); \
-        --gpu, --num_workers and --ckpt_label are accepted and ignored.
+        Defaults come from --preset (paper: docs/ALGORITHMS.md §1.7, 160 epochs; quick: a \
+        reduced budget that finishes in minutes); explicit flags override the preset. The \
+        original code's underscore names are accepted (--nb_cl_fg, --branch_1, --fusion_lr, \
+        --the_lambda, ...); --gpu, --num_workers and --ckpt_label are accepted and ignored.
         """)
 
     @OptionGroup var data: DatasetOptions

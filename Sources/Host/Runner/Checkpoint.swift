@@ -40,7 +40,7 @@ struct Checkpoint {
         /// Wall seconds the phase had taken so far (counted into its reported time).
         var seconds: Double
         /// Parameters holding a gradient tensor (zeroed, not dropped, between steps:
-        /// they keep receiving weight decay and momentum, SPEC.md 1.6).
+        /// they keep receiving weight decay and momentum, docs/ALGORITHMS.md §4).
         var parametersWithGradient: [String]
     }
 

@@ -1,8 +1,8 @@
 import CILSDK
 import Foundation
 
-/// Evaluation at the end of a phase (SPEC.md 6): CNN accuracy (head argmax over
-/// the seen classes) and NME accuracy (nearest exemplar mean, class means from the
+/// Evaluation at the end of a phase (docs/ALGORITHMS.md §7): CNN accuracy (head argmax
+/// over the seen classes) and NME accuracy (nearest exemplar mean, class means from the
 /// current model's features of each class's exemplars and of their "flipped"
 /// copies), on the test images of all seen classes and of the phase-0 classes.
 ///

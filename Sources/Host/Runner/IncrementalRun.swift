@@ -2,8 +2,9 @@ import CILSDK
 import Foundation
 
 /// One arm of a comparison: a baseline on a network (plain or MANets) through every
-/// phase of the protocol (SPEC.md 9). The host owns the loop; the baseline plugin
-/// supplies the head, phase hooks and the loss, the branch-type plugins the blocks.
+/// phase of the protocol (docs/ALGORITHMS.md §4). The host owns the loop; the
+/// baseline plugin supplies the head, phase hooks and the loss, the branch-type
+/// plugins the blocks.
 ///
 /// Every random choice of phase p comes from generators seeded by (trainSeed, p), so
 /// a run resumed after phase p-1 computes exactly what an uninterrupted run does.
@@ -202,7 +203,7 @@ final class IncrementalRun {
         let lossCall = PluginCrashReport.Call(pluginNames.baseline, in: "its loss (phase \(p))")
         let lossTermCall = pluginNames.lossTerm.map { PluginCrashReport.Call($0, in: "its loss term (phase \(p))") }
 
-        // Optimisers and schedules (SPEC.md 1.6, 3.3, 4.3).
+        // Optimisers and schedules (docs/ALGORITHMS.md §1.7, §3.3, §5.3).
         // `--phase0-from FILE`: phase 0's network is given, so phase 0 has no epochs
         // (its start and end, herding and evaluation run as usual).
         let epochs = p > 0 ? config.epochs : config.phaseZeroWeights?.use == .trained ? 0 : config.epochsFirst
@@ -307,7 +308,8 @@ final class IncrementalRun {
                            alphaLearner: alphaLearner, generator: rng, alphaTrace: alphaTrace, state: progressState)
         }
 
-        // Exemplars: herd each new class once with the final model (SPEC.md 1.4).
+        // Exemplars: herd each new class once, with the phase's final model
+        // (docs/ALGORITHMS.md §1.5).
         let target = incremental.budget.perClass(phase: p, plan: incremental.plan)
         for dataClass in newClasses {
             let features = try featuresOf(incremental.order.mappedLabels[dataClass])

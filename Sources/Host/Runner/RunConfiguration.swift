@@ -19,7 +19,7 @@ struct RunConfiguration: Codable, Equatable {
     var trainImagesPerClass: Int?
     var testImagesPerClass: Int?
 
-    // Protocol (SPEC.md 1).
+    // Protocol (docs/ALGORITHMS.md §1).
     /// `random_seed`: the class order's NumPy seed (1993).
     var classOrderSeed: Int
     var nbClFg: Int
@@ -41,7 +41,7 @@ struct RunConfiguration: Codable, Equatable {
     var branch2Options: [String: String]
     var backbone: String
 
-    // Optimisation (SPEC.md 1.6).
+    // Optimisation (docs/ALGORITHMS.md §1.7).
     var mode: FidelityMode
     var epochsFirst: Int
     var epochs: Int

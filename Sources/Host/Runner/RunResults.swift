@@ -26,7 +26,7 @@ struct PhaseResult: Codable, Equatable {
 struct RunResults: Codable {
     var config: RunConfiguration
     var phases: [PhaseResult]
-    /// Mean over all phases, phase 0 included, of `acc_cnn` (SPEC.md 6).
+    /// Mean over all phases, phase 0 included, of `acc_cnn` (docs/ALGORITHMS.md §7).
     var avg_inc_acc_cnn: Double
     var avg_inc_acc_nme: Double
     /// `acc_cnn_base` after phase 0 minus at the last phase.

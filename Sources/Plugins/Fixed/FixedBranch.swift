@@ -1,7 +1,7 @@
 import CILSDK
 
-/// `fixed` (SPEC.md 3.3): the phase-0 block, copied, in an optimizer group with
-/// learning rate 0 and weight decay 0. As in the original code it is not fully
+/// `fixed` (docs/ALGORITHMS.md §3.3): the phase-0 block, copied, in an optimizer group
+/// with learning rate 0 and weight decay 0. As in the original code it is not fully
 /// frozen: in training mode its batch-norm running statistics keep updating.
 public final class FixedBranch: BranchType {
     public static let info = PluginInfo(

@@ -1,7 +1,7 @@
 import CILSDK
 
-/// `free` (SPEC.md 3.3): the phase-0 block, copied and fully trainable with the
-/// phase's learning rate and weight decay. The MANets plastic block.
+/// `free` (docs/ALGORITHMS.md §3.3): the phase-0 block, copied and fully trainable with
+/// the phase's learning rate and weight decay. The MANets plastic block.
 public final class FreeBranch: BranchType {
     public static let info = PluginInfo(
         name: "free", version: "0.1.0", summary: "fully trainable copy of the phase-0 block (the plastic branch)")

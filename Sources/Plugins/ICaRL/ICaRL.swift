@@ -2,9 +2,9 @@ import CILSDK
 
 /// iCaRL (`icarl`) in two variants, named in results by the `variant` option:
 ///
-/// - `manets` (default): the iCaRL of the MANets code (SPEC.md 5.1): the cosine head
-///   with imprinting (old rows frozen, σ trained); phase 0 trains with softmax
-///   cross-entropy, later phases with L_CE + L_KD, where
+/// - `manets` (default): the iCaRL of the MANets code (docs/ALGORITHMS.md §6.1): the
+///   cosine head with imprinting (old rows frozen, σ trained); phase 0 trains with
+///   softmax cross-entropy, later phases with L_CE + L_KD, where
 ///   L_KD = T²·β·C_old · KLDivLoss_mean(log_softmax(z[:, :C_old]/T), softmax(z_old/T)).
 ///   PyTorch 1.2's KLDivLoss averages over all B·C_old elements, so the ·C_old makes
 ///   this the batch mean of the per-sample KL; the original and the mathematically
@@ -17,7 +17,7 @@ import CILSDK
 public final class ICaRL: Baseline {
     public static let info = PluginInfo(
         name: "icarl", version: "0.2.0",
-        summary: "iCaRL: 'manets' variant (cosine head, CE + KD, SPEC 5.1) or 'classic' (Rebuffi et al. 2017, sigmoid BCE)")
+        summary: "iCaRL: 'manets' variant (cosine head, CE + KD, docs/ALGORITHMS.md §6.1) or 'classic' (Rebuffi et al. 2017, sigmoid BCE)")
 
     public static let options: [OptionSpec] = [
         .choice("variant", ["manets", "classic"], default: "manets", help: "which iCaRL: the MANets code's or the 2017 original"),

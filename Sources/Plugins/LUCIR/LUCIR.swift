@@ -1,9 +1,9 @@
 import CILSDK
 import Foundation
 
-/// LUCIR (`lucir`; Hou et al., CVPR 2019), as the MANets code runs it (SPEC.md 5.2):
-/// a cosine head whose new rows are imprinted at each phase start, old rows frozen;
-/// from phase 1 the loss is
+/// LUCIR (`lucir`; Hou et al., CVPR 2019), as the MANets code runs it
+/// (docs/ALGORITHMS.md §6.2): a cosine head whose new rows are imprinted at each phase
+/// start, old rows frozen; from phase 1 the loss is
 ///     λ_cur · L_LF + L_CE + lw_mr · L_MR
 /// - L_LF, less-forget: mean_b (1 − cos(f_new,b, f_old,b)) on the pooled features
 ///   (`CosineEmbeddingLoss`, old features constant), λ_cur = λ_base·√(C_old / C_new);
@@ -15,7 +15,7 @@ import Foundation
 public final class LUCIR: Baseline {
     public static let info = PluginInfo(
         name: "lucir", version: "0.2.0",
-        summary: "LUCIR: cosine head, imprinting, less-forget + CE + margin ranking (SPEC 5.2)")
+        summary: "LUCIR: cosine head, imprinting, less-forget + CE + margin ranking (docs/ALGORITHMS.md §6.2)")
 
     public static let options: [OptionSpec] = [
         .string("lambda-base", default: "auto", help: "λ_base of the less-forget loss (auto: 5 on CIFAR-style data, 10 on ImageNet-style)"),
@@ -60,7 +60,7 @@ public final class LUCIR: Baseline {
         try CosineHead.imprintNewClasses(of: context, plugin: Self.info.name)
     }
 
-    /// λ_cur = λ_base · √(C_old / C_new) (SPEC.md 1.7).
+    /// λ_cur = λ_base · √(C_old / C_new) (docs/ALGORITHMS.md §6.2).
     func currentLambda(_ classes: ClassCounts) -> Float {
         lambdaBase * (Float(classes.old) / Float(classes.new)).squareRoot()
     }
@@ -85,7 +85,8 @@ public final class LUCIR: Baseline {
         return LossOutput(total: total, components: components)
     }
 
-    /// L_MR of SPEC.md 5.2 on the unscaled cosines, or nil without old-class samples.
+    /// L_MR of docs/ALGORITHMS.md §6.2 on the unscaled cosines, or nil without
+    /// old-class samples.
     func marginRanking(_ batch: BatchContext) throws -> Tensor? {
         guard let cosines = batch.current.headExtras["cosines"] else {
             throw PluginError.failed(plugin: Self.info.name, reason: "the head gives no unscaled cosines (extras[\"cosines\"]); LUCIR needs a cosine head")

@@ -1,7 +1,7 @@
 import CILSDK
 
 /// PODNet-CNN (`podnet`; Douillard et al., ECCV 2020), as its official code runs
-/// on CIFAR-100 (SPEC.md 5.3), on the workbench's shared backbone:
+/// on CIFAR-100 (docs/ALGORITHMS.md §6.3), on the workbench's shared backbone (§6.5):
 /// - head: the local-similarity classifier (K proxies per class), new classes
 ///   imprinted by k-means on their normalised features, old proxies frozen;
 /// - classification: NCA on the class scores with the learned scale;
@@ -19,7 +19,7 @@ import CILSDK
 public final class PODNet: Baseline {
     public static let info = PluginInfo(
         name: "podnet", version: "0.2.0",
-        summary: "PODNet-CNN: POD-spatial/flat, LSC head, NCA, balanced finetuning (SPEC 5.3)")
+        summary: "PODNet-CNN: POD-spatial/flat, LSC head, NCA, balanced finetuning (docs/ALGORITHMS.md §6.3)")
 
     public static let options: [OptionSpec] = [
         .string("pod-spatial-factor", default: "auto", help: "POD-spatial weight before √(seen/task) (auto: 3 on CIFAR-style data, 8 on ImageNet-style)"),

@@ -1,7 +1,7 @@
 import CILSDK
 
-/// `ss` (scaling and shifting, SPEC.md 3.3): every conv of the block, stem and
-/// 1×1 shortcuts included, keeps its phase-0 kernel frozen and learns a scale per
+/// `ss` (scaling and shifting, docs/ALGORITHMS.md §3.3): every conv of the block, stem
+/// and 1×1 shortcuts included, keeps its phase-0 kernel frozen and learns a scale per
 /// (output, input) channel pair; the batch norms (the "shift") stay trainable and
 /// their running statistics keep updating. The MANets stable block.
 public final class ScaleShiftBranch: BranchType {

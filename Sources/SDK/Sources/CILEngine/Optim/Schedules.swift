@@ -2,7 +2,7 @@ import Foundation
 
 /// When the original trainers step their LR scheduler. They call `scheduler.step()`
 /// at the START of each epoch after the constructor already stepped once, so epoch
-/// index e trains with the value for last_epoch = e + 1 (SPEC.md 1.6).
+/// index e trains with the value for last_epoch = e + 1 (docs/ALGORITHMS.md §1.7).
 public enum SchedulerStepping: String, Sendable, Codable, CaseIterable {
     /// Epoch e uses the value for last_epoch = e + 1 (the original code).
     case faithful

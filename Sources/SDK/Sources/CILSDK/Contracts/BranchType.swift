@@ -1,6 +1,6 @@
 /// How a MANets block is derived from the trained phase-0 block and how it trains
-/// (SPEC.md 3.3). Built-ins: `free`, `fixed`, `ss`. A plugin registers its type
-/// with `PluginRegistrar.register(branchType:)`.
+/// (docs/ALGORITHMS.md §3.3). Built-ins: `free`, `fixed`, `ss`. A plugin registers its
+/// type with `PluginRegistrar.register(branchType:)`.
 ///
 /// The host calls `derive` once per level at the start of phase 1, on a deep copy
 /// of the phase-0 level, and keeps the derived block for all later phases;

@@ -13,7 +13,7 @@ public struct HeadOutput {
     }
 }
 
-/// How a head parameter trains from phase 1 on (SPEC.md 2.3).
+/// How a head parameter trains from phase 1 on (docs/ALGORITHMS.md §2.3).
 public enum HeadParameterRole: String, Sendable {
     /// Rows of classes from earlier phases: frozen (learning rate 0, decay 0).
     case oldClasses

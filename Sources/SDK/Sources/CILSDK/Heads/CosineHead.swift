@@ -1,5 +1,5 @@
-/// The cosine classifier of LUCIR and the MANets code (SPEC.md 2.3: `CosineLinear`
-/// in phase 0, `SplitCosineLinear` from phase 1 on):
+/// The cosine classifier of LUCIR and the MANets code (docs/ALGORITHMS.md §2.3:
+/// `CosineLinear` in phase 0, `SplitCosineLinear` from phase 1 on):
 /// logits = σ · [cos(x, W_old) | cos(x, W_new)], cos(x, w) = ⟨x̂, ŵ⟩ with
 /// v̂ = v / max(‖v‖, 1e-12), one learnable scale σ (shape [1], initially 1).
 ///
@@ -71,7 +71,7 @@ public final class CosineHead: ClassifierHead {
         return c
     }
 
-    /// Weight imprinting of the new rows (SPEC.md 2.4): row c = avg_norm ·
+    /// Weight imprinting of the new rows (docs/ALGORITHMS.md §2.4): row c = avg_norm ·
     /// normalize(mean_i normalize(f_i)) over the features [n_c, D] of new class c
     /// (in order), avg_norm = the mean L2 norm of the old rows (1 if there are none).
     public func imprint(newClassFeatures: [Tensor]) {

@@ -1,4 +1,4 @@
-/// PODNet's local-similarity classifier (LSC; SPEC.md 5.3, PODNet's
+/// PODNet's local-similarity classifier (LSC; docs/ALGORITHMS.md §6.3, PODNet's
 /// `CosineClassifier` with `neg_stable_cosine_distance`): K proxies per class; the
 /// similarity of a feature to a proxy is −max(‖f̂ − ŵ‖², 0) = −(2 − 2cos), and a
 /// class scores Σ_k softmax_k(γ·sim_k)·sim_k (γ = 1 here). A learned factor `scale`

@@ -7,9 +7,10 @@ public enum BranchMode: String, Sendable, Codable, CaseIterable {
     case dual
 }
 
-/// The network a CIL run trains (SPEC.md 3.1-3.2, 9): a backbone cut into levels,
-/// each holding a stable block (branch 1) and, in dual mode from phase 1 on, a
-/// plastic block (branch 2), mixed as x_k = α_k·B1_k(x_{k−1}) + (1 − α_k)·B2_k(x_{k−1}),
+/// The network a CIL run trains (docs/ALGORITHMS.md §3.1-§3.2, §3.4): a backbone cut
+/// into levels, each holding a stable block (branch 1) and, in dual mode from phase 1
+/// on, a plastic block (branch 2), mixed as
+///     x_k = α_k·B1_k(x_{k−1}) + (1 − α_k)·B2_k(x_{k−1}),
 /// and a classifier head (branch 1's).
 ///
 /// - Phase 0 always trains the plain network: one block per level, no α.

@@ -1,4 +1,4 @@
-/// How α's gradient is handled between α steps (SPEC.md 4.4).
+/// How α's gradient is handled between α steps (docs/ALGORITHMS.md §5.4).
 public enum AlphaGradientPolicy: String, Sendable, Codable, CaseIterable {
     /// Never zeroed, as in the original LUCIR trainer since 2021-03: every training
     /// batch's and every balanced batch's gradient adds up over the whole run, and
@@ -9,8 +9,8 @@ public enum AlphaGradientPolicy: String, Sendable, Codable, CaseIterable {
     case zeroPerStep = "zero-per-step"
 }
 
-/// Learns the aggregation weights α on the balanced set (SPEC.md 4): after each
-/// training epoch, one pass over the balanced batches with the network in
+/// Learns the aggregation weights α on the balanced set (docs/ALGORITHMS.md §5.2-§5.3):
+/// after each training epoch, one pass over the balanced batches with the network in
 /// evaluation mode (BN on running statistics), softmax cross-entropy on the logits
 /// over all seen classes, and an SGD step of α alone (momentum 0.9, weight decay
 /// on α, learning rate `fusion_lr` on its schedule). Float32 throughout, like the

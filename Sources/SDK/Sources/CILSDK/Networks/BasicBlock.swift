@@ -1,4 +1,4 @@
-/// The ResNet basic block of the CIL ResNets (SPEC.md 2.1-2.2):
+/// The ResNet basic block of the CIL ResNets (docs/ALGORITHMS.md §2.1-§2.2):
 /// conv3×3(stride s) → BN → ReLU → conv3×3 → BN → + shortcut → ReLU (skipped when
 /// `isLast`). The shortcut is the identity, or conv1×1(stride s) → BN when the
 /// stride or the width changes (`downsample`, PyTorch's name).

@@ -1,6 +1,6 @@
-/// The `ss` kernel (`Conv2dMtl` of the original code, SPEC.md 3.3): effective kernel
-/// θ ⊙ s, with θ the frozen stored kernel [O, C, k, k] and s a learned scale of
-/// shape [O, C, 1, 1] (one per output-input channel pair, broadcast over k×k),
+/// The `ss` kernel (`Conv2dMtl` of the original code, docs/ALGORITHMS.md §3.3):
+/// effective kernel θ ⊙ s, with θ the frozen stored kernel [O, C, k, k] and s a learned
+/// scale of shape [O, C, 1, 1] (one per output-input channel pair, broadcast over k×k),
 /// initialised to 1.
 public final class ChannelPairScaleAdapter: KernelAdapter {
     /// s: [O, C, 1, 1].
@@ -27,7 +27,7 @@ public final class ChannelPairScaleAdapter: KernelAdapter {
 extension LevelBlock {
     /// Turns every conv of this block (stem and 1×1 shortcuts included) into an `ss`
     /// conv: its stored kernel frozen, a `ChannelPairScaleAdapter` (scales 1)
-    /// attached; every batch norm's γ and β trainable (SPEC.md 3.3).
+    /// attached; every batch norm's γ and β trainable (docs/ALGORITHMS.md §3.3).
     public func convertToScaleShift() {
         for conv in convolutions {
             conv.weight.requiresGrad = false

@@ -1,11 +1,11 @@
-/// The network optimizer's parameter groups of a phase (SPEC.md 3.3).
+/// The network optimizer's parameter groups of a phase (docs/ALGORITHMS.md §3.3).
 ///
 /// Phase 0: one group with every trainable tensor (`base_lr1`, weight decay).
 /// Phase >= 1: the groups each branch type gives for its blocks, then the head:
 /// old-class rows are frozen (no group); new-class rows and σ train with
 /// - `faithful`: the learning rate and decay of branch 1's first group, as in the
 ///   original code where they share branch 1's group (so with `branch_1 = fixed`
-///   they stay at their imprinted values, SPEC.md 8.11);
+///   they stay at their imprinted values, §3.3);
 /// - `corrected`: the phase's base learning rate and decay.
 public enum OptimizerGroups {
     public static func make(for network: AggregatedNetwork, learningRate: Float, weightDecay: Float,

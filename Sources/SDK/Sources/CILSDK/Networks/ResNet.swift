@@ -1,5 +1,5 @@
-/// A CIL backbone: a ResNet split into levels (SPEC.md 2.1, 2.2, 3.1), without a
-/// classifier. Feeding images through every level gives the pooled feature.
+/// A CIL backbone: a ResNet split into levels (docs/ALGORITHMS.md §2.1, §2.2, §3.1),
+/// without a classifier. Feeding images through every level gives the pooled feature.
 ///
 /// - `cifar(blocksPerStage: 5)`: the CIFAR "modified ResNet-32": stem conv3×3 3→16,
 ///   three stages of 5 basic blocks (16, 32, 64 channels, stride 2 with projection

@@ -1,7 +1,7 @@
-/// One level of a CIL ResNet (SPEC.md 3.1): the part between two aggregation
-/// points. The first level starts with the stem (conv, BN, ReLU, and on ImageNet a
-/// 3×3/2 max pool). Levels output maps [N, C, H, W]; the network pools the last
-/// one into the feature. (The original code pools inside the last level; pooling
+/// One level of a CIL ResNet (docs/ALGORITHMS.md §3.1): the part between two
+/// aggregation points. The first level starts with the stem (conv, BN, ReLU, and on
+/// ImageNet a 3×3/2 max pool). Levels output maps [N, C, H, W]; the network pools the
+/// last one into the feature. (The original code pools inside the last level; pooling
 /// and aggregation are both linear, so aggregating the maps and then pooling is
 /// the same, and keeps the last map for POD-spatial.)
 ///

@@ -1,5 +1,6 @@
 /// The "class-balanced" subset on which the aggregation weights α are learned in
-/// phases ≥ 1 (SPEC.md 4.1, AAN:trainer/base_trainer.py `gen_balanced_loader`).
+/// phases ≥ 1 (docs/ALGORITHMS.md §5.1, AAN:trainer/base_trainer.py
+/// `gen_balanced_loader`).
 public enum BalancedSubset {
     /// The original code, faithfully: `nb_cl * nb_protos` positions drawn uniformly
     /// **with replacement** (`np.random.randint`) from all training images of the

@@ -1,6 +1,6 @@
 /// The class order of a run: `classes[k]` is the dataset class (e.g. CIFAR fine
-/// label) whose mapped label is `k` (SPEC.md 1.1). Phase p trains the mapped labels
-/// of its slice of this order.
+/// label) whose mapped label is `k` (docs/ALGORITHMS.md §0, §1.1). Phase p trains the
+/// mapped labels of its slice of this order.
 public struct ClassOrder: Sendable, Equatable, Codable {
     /// Dataset class of each mapped label.
     public let classes: [Int]
@@ -25,8 +25,8 @@ public struct ClassOrder: Sendable, Equatable, Codable {
 
     /// The order the original code draws for `seed`: NumPy's legacy
     /// `np.random.seed(seed); np.random.shuffle(np.arange(count))`. For seed 1993
-    /// and 100 classes this is SPEC.md 1.1's list, returned from the hard-coded
-    /// copy (`seed1993Order100`); the MT19937 path reproduces it (tested).
+    /// and 100 classes this is docs/ALGORITHMS.md §1.1's list, returned from the
+    /// hard-coded copy (`seed1993Order100`); the MT19937 path reproduces it (tested).
     /// Throws if `seed` is outside NumPy's accepted range 0...2³²-1 or `count` < 1.
     public static func seeded(_ seed: Int, count: Int) throws -> ClassOrder {
         guard count >= 1 else {
@@ -52,8 +52,8 @@ public struct ClassOrder: Sendable, Equatable, Codable {
     /// Mapped label of each dataset label.
     public func map(_ labels: [Int]) -> [Int] { labels.map { mappedLabels[$0] } }
 
-    /// SPEC.md 1.1: the order for seed 1993 on 100 classes (CIFAR-100 fine labels;
-    /// ImageFolder indices of LUCIR's ImageNet-Subset).
+    /// docs/ALGORITHMS.md §1.1: the order for seed 1993 on 100 classes (CIFAR-100 fine
+    /// labels; ImageFolder indices of LUCIR's ImageNet-Subset).
     public static let seed1993Order100: [Int] = [
         68, 56, 78, 8, 23, 84, 90, 65, 74, 76, 40, 89, 3, 92, 55, 9, 26, 80, 43, 38,
         58, 70, 77, 1, 85, 19, 17, 50, 28, 53, 13, 81, 45, 82, 6, 59, 83, 16, 15, 44,

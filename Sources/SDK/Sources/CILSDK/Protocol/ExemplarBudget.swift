@@ -1,4 +1,4 @@
-/// How many exemplars per class are kept after each phase (SPEC.md 1.4).
+/// How many exemplars per class are kept after each phase (docs/ALGORITHMS.md §1.4).
 public enum ExemplarBudget: Sendable, Equatable, Codable {
     /// The original code's default ("fixed" 2000 total, per-class counts shrink):
     /// `nb_protos_cl = ceil(nb_protos * 100 / nb_cl / (iteration + 1))` =

@@ -1,5 +1,5 @@
-/// The exemplar memory of a run (SPEC.md 1.4): each class is herded once, at the
-/// end of the phase that introduced it, and from then on keeps the prefix of its
+/// The exemplar memory of a run (docs/ALGORITHMS.md §1.5): each class is herded once,
+/// at the end of the phase that introduced it, and from then on keeps the prefix of its
 /// herding order that the current per-class budget allows; classes are never
 /// re-herded. Exemplars are positions in the training split (the raw images).
 public struct ExemplarMemory: Sendable, Codable, Equatable {
@@ -25,7 +25,7 @@ public struct ExemplarMemory: Sendable, Codable, Equatable {
     public mutating func record(_ dataClass: Int, positions: [Int], herding: Herding.Result) throws {
         guard entries[dataClass] == nil else {
             throw ProtocolError.invalidValue(flag: "exemplar memory", value: "class \(dataClass)",
-                                             expected: "a class not herded yet (classes are herded once, SPEC.md 1.4)")
+                                             expected: "a class not herded yet (classes are herded once, docs/ALGORITHMS.md §1.5)")
         }
         precondition(positions.count == herding.ranks.count, "\(positions.count) positions for \(herding.ranks.count) ranks")
         entries[dataClass] = Entry(positions: positions, ranks: herding.ranks)

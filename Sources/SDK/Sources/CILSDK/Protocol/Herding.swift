@@ -1,4 +1,4 @@
-/// iCaRL herding as the original code runs it (SPEC.md 1.4; AAN:trainer/
+/// iCaRL herding as the original code runs it (docs/ALGORITHMS.md §1.5; AAN:trainer/
 /// base_trainer.py `set_exemplar_set`, pinned by testvectors/11_herding.json).
 ///
 /// For the n feature rows of one class (n × d):

@@ -1,6 +1,6 @@
 /// A resolved class-incremental protocol: class order, phases and exemplar budget
-/// (SPEC.md 1.1-1.4), everything a run needs to know which classes and how many
-/// exemplars each phase has.
+/// (docs/ALGORITHMS.md §1.1-§1.4), everything a run needs to know which classes and how
+/// many exemplars each phase has.
 public struct IncrementalProtocol: Sendable, Equatable, Codable {
     public let order: ClassOrder
     public let plan: PhasePlan

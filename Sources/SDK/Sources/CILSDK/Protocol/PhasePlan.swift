@@ -1,5 +1,5 @@
-/// How many classes each phase learns (SPEC.md 1.2): phase 0 learns the first
-/// `classesPerPhase[0]` classes of the class order, phase p the next
+/// How many classes each phase learns (docs/ALGORITHMS.md §1.2): phase 0 learns the
+/// first `classesPerPhase[0]` classes of the class order, phase p the next
 /// `classesPerPhase[p]`.
 ///
 /// Built either from the original code's flags (`nb_cl_fg` base classes, then

@@ -2,7 +2,8 @@
 public enum ProtocolError: Error, Equatable, CustomStringConvertible {
     /// A flag value outside its range.
     case invalidValue(flag: String, value: String, expected: String)
-    /// The seed's phase checks of SPEC.md 1.2 (and the class count they imply).
+    /// The seed's phase checks of docs/ALGORITHMS.md §1.2 (and the class count they
+    /// imply).
     case phaseCheckFailed(String)
     /// Class counts per phase that do not fit the dataset.
     case badClassCounts(counts: [Int], numClasses: Int, reason: String)

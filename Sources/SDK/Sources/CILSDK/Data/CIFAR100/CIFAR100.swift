@@ -5,9 +5,9 @@ import Foundation
 ///
 /// A record is 3,074 bytes: the coarse label (0-19), the fine label (0-99), then the
 /// 32×32 red, green and blue planes, row-major. The fine label is the class (the
-/// torchvision index the class orders of SPEC.md 1.1 refer to). Records may come in
-/// any order (the shared copy is grouped by class, the official one is not); nothing
-/// here assumes one.
+/// torchvision index the class orders of docs/ALGORITHMS.md §1.1 refer to). Records may
+/// come in any order (the shared copy is grouped by class, the official one is not);
+/// nothing here assumes one.
 public enum CIFAR100 {
     public static let numClasses = 100
     public static let numCoarseClasses = 20

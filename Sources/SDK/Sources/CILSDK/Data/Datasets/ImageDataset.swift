@@ -1,6 +1,6 @@
 /// A labelled image-classification dataset: class names, a train and a test split,
 /// and the preprocessing family its images get (CIFAR-style or ImageNet-style,
-/// SPEC.md 1.5).
+/// docs/ALGORITHMS.md §1.6).
 public struct ImageDataset: Sendable {
     /// "cifar100", "imagefolder" or "synthetic".
     public let name: String
@@ -8,7 +8,7 @@ public struct ImageDataset: Sendable {
     public let classNames: [String]
     public let train: ImageSplit
     public let test: ImageSplit
-    /// Which transforms of SPEC.md 1.5 apply.
+    /// Which transforms of docs/ALGORITHMS.md §1.6 apply.
     public let preprocessing: Preprocessing
     /// Where the data came from (a directory, or a description for generated data).
     public let location: String

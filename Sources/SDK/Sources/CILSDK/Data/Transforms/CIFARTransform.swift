@@ -1,4 +1,4 @@
-/// The CIFAR transforms of the original code (SPEC.md 1.5):
+/// The CIFAR transforms of the original code (docs/ALGORITHMS.md §1.6):
 /// - train: `RandomCrop(32, padding=4)` with zero padding, `RandomHorizontalFlip(0.5)`,
 ///   `ToTensor`, `Normalize(LUCIR constants)`;
 /// - test: `ToTensor`, `Normalize`.

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The ImageNet(-Subset) transforms of the original code at HEAD (SPEC.md 1.5):
+/// The ImageNet(-Subset) transforms of the original code at HEAD
+/// (docs/ALGORITHMS.md §1.6):
 /// - train: `RandomResizedCrop(224)` (scale 0.08...1, ratio 3/4...4/3, bilinear),
 ///   `RandomHorizontalFlip(0.5)`, `ColorJitter(brightness=63/255)`, `ToTensor`,
 ///   `Normalize(ImageNet constants)`;

@@ -1,6 +1,6 @@
 /// Turns one 8-bit RGB image into a normalised float32 CHW tensor slice: the
-/// torchvision pipelines of SPEC.md 1.5 (`RandomCrop`/`RandomResizedCrop`, flips,
-/// jitter, `ToTensor`, `Normalize`).
+/// torchvision pipelines of docs/ALGORITHMS.md §1.6 (`RandomCrop`/`RandomResizedCrop`,
+/// flips, jitter, `ToTensor`, `Normalize`).
 ///
 /// Randomness comes only from `rng`, so a transform is reproducible from a seed and
 /// independent of the thread that runs it.
@@ -11,7 +11,7 @@ public protocol ImageTransform: Sendable {
     func apply(_ image: ImageView, into out: UnsafeMutableBufferPointer<Float>, rng: inout RandomGenerator) throws
 }
 
-/// Which family of transforms a dataset uses (SPEC.md 1.5).
+/// Which family of transforms a dataset uses (docs/ALGORITHMS.md §1.6).
 public enum Preprocessing: String, Sendable, Codable {
     /// 32×32 images: RandomCrop(32, padding 4) + flip for training; LUCIR's constants.
     case cifar

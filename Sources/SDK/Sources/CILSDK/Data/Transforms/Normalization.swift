@@ -10,10 +10,10 @@ public struct Normalization: Sendable, Equatable, Codable {
         self.std = std
     }
 
-    /// LUCIR's CIFAR-100 constants, used by the original code (SPEC.md 1.5). The
-    /// "std" values are not CIFAR-100's real standard deviations; they are kept.
+    /// LUCIR's CIFAR-100 constants, used by the original code (docs/ALGORITHMS.md §1.6).
+    /// The "std" values are not CIFAR-100's real standard deviations; they are kept.
     public static let lucirCIFAR = Normalization(mean: [0.5071, 0.4866, 0.4409], std: [0.2009, 0.1984, 0.2023])
-    /// The usual ImageNet constants (SPEC.md 1.5).
+    /// The usual ImageNet constants (docs/ALGORITHMS.md §1.6).
     public static let imagenet = Normalization(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
 
     /// The 256 possible outputs of one channel: `table[c * 256 + v]`.
