@@ -81,7 +81,7 @@ struct ArmOptions: ParsableArguments {
     var schedule: String = "auto"
     @Option(name: [.customLong("fusion-lr"), .customLong("fusion_lr")], help: "Learning rate of α (0: α fixed).")
     var fusionLR: Float?
-    @Option(name: .customLong("alpha-grad"), help: "α's gradient between α steps: auto (= zero-per-step, the setting behind the published tables), original (what the baseline's trainer in the original code's latest release does: accumulate for lucir), accumulate or zero-per-step. See docs/ALGORITHMS.md, \"Learning α\".")
+    @Option(name: .customLong("alpha-grad"), help: "α's gradient between α steps: auto (= zero-per-step, the setting behind the published tables), original (what the baseline's trainer in the original code's latest release does: accumulate for lucir), accumulate or zero-per-step. See docs/ALGORITHMS.md §5.4-§5.7.")
     var alphaGrad: String = "auto"
 
     // The original code's method options, mapped onto the plugins' options.

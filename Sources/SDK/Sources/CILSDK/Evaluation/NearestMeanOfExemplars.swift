@@ -1,5 +1,5 @@
-/// The nearest-mean-of-exemplars classifier (NME, iCaRL's "Proto"; docs/ALGORITHMS.md,
-/// "Evaluation"):
+/// The nearest-mean-of-exemplars classifier (NME, iCaRL's "Proto";
+/// docs/ALGORITHMS.md §7):
 /// - a class mean is normalize(½·(mean of the L2-normalised features of the class's
 ///   exemplars + mean of the L2-normalised features of their "flipped" copies));
 /// - a test feature (not normalised) is predicted as the class whose unit-norm mean

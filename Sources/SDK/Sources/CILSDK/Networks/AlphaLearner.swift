@@ -24,7 +24,7 @@ public final class AlphaLearner {
     /// PyTorch 1.2's SGD did (it added the decay to `.grad` in place; PyTorch ≥ 1.5
     /// adds it out of place). Only visible under `accumulate`, where the gradient is
     /// kept: the faithful mode of the original's LUCIR trainer, which ran on
-    /// PyTorch 1.2 (docs/ALGORITHMS.md, "Learning α").
+    /// PyTorch 1.2 (docs/ALGORITHMS.md §5.4).
     public let decayStaysInGradient: Bool
 
     public init(network: AggregatedNetwork, learningRate: Float, weightDecay: Float = 5e-4,

@@ -1,5 +1,5 @@
 /// One optimiser step of the network on a training batch, as the host's inner loop
-/// runs it (docs/ALGORITHMS.md, "A training step"):
+/// runs it (docs/ALGORITHMS.md §4):
 ///
 /// 1. zero the network optimiser's gradients (α's are not in it: under the
 ///    `accumulate` α policy the training batches' α gradient adds up);
