@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Issue 11's checks that fit in CI: phase 0 learns on the real CIFAR-100 (a small
+/// The fidelity checks that fit in CI: phase 0 learns on the real CIFAR-100 (a small
 /// subset, two short epochs), and the `faithful` and `corrected` modes differ only
 /// where SPEC.md says they do.
 @Suite("Fidelity", .serialized)
