@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test suite's sanitizer builds (issue 10, docs/RELIABILITY.md "Sanitizers"):
+# The test suite's sanitizer builds (docs/RELIABILITY.md, "Sanitizers"):
 # AddressSanitizer and ThreadSanitizer builds (debug, each in its own scratch path .build-asan / .build-tsan,
 # the SDK package and every plugin instrumented too) running a subset: the engine
 # (its parallel kernels), the data layer (readers, batch loader, decode cache), the

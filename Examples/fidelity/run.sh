@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The fidelity runs of docs/RESULTS.md, on the real CIFAR-100 (issue 11). Starts them,
+# The fidelity runs of docs/RESULTS.md, on the real CIFAR-100. Starts them,
 # or resumes them where they stopped (every `cil run` resumes after its last finished
 # epoch), so the same command can be run again after an interruption.
 #

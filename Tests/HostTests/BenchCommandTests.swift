@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// `cil bench` runs real training steps and reports what issue 8 asks for. This
+/// `cil bench` runs real training steps and reports their rate, memory and FLOPs. This
 /// checks the report's content, never its speed (speed is measured by the command).
 @Suite("cil bench")
 struct BenchCommandTests {

@@ -2,7 +2,7 @@ import Foundation
 import Host
 import Testing
 
-/// `cil run` under faults (issue 10): SIGTERM stops after the current batch and the
+/// `cil run` under faults: SIGTERM stops after the current batch and the
 /// same command resumes to identical results; a diverging loss names where it
 /// happened and keeps the earlier phases; an unwritable run directory, a corrupt or
 /// truncated checkpoint and an unknown option are clear errors with a non-zero exit.

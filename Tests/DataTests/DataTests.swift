@@ -1,2 +1,0 @@
-// Tests of the data and protocol layer: datasets, class orders, phases, exemplars.
-import Testing
