@@ -152,6 +152,51 @@ struct CompareCommandTests {
 
     /// `dataset auto` given after `--` in the `--flag=VALUE` form (which wins over the
     /// file's `dataset:`) is resolved once by `cil compare`, which says what it chose.
+    /// Three seeds: comparison.json's paired differences are the per-seed differences
+    /// of the runs' own results.json figures, with the Student-t interval of n = 3
+    /// (t_{0.975, 2} = 4.302652730), and comparison.md carries the verdicts.
+    @Test func threeSeedsGivePairedDifferencesWithIntervals() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cil-paired-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("experiment.yaml")
+        try Data((TinyProtocol.yaml(classes: 4) + """
+            baselines: [lucir]
+            arms:
+              plain:  {branch_mode: single, branch_1: free}
+              manets: {branch_mode: dual, branch_1: ss, branch_2: free}
+            seeds: [1, 2, 3]
+
+            """).utf8).write(to: file)
+        let out = dir.appendingPathComponent("cmp")
+        let result = try CommandRunner.run(["compare", file.path, "--out", out.path, "--jobs", "2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let figure = { (arm: String, seed: Int, key: String) throws -> Double in
+            let r = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("runs/lucir-\(arm)-seed\(seed)/results.json"))) as! [String: Any]
+            return r[key] as! Double
+        }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("comparison.json"))) as! [String: Any]
+        let arms = (json["baselines"] as! [[String: Any]])[0]["arms"] as! [[String: Any]]
+        #expect(arms[0]["paired"] == nil, "the reference arm has no paired differences")
+        let paired = try #require(arms[1]["paired"] as? [String: Any])
+        #expect(paired["seeds"] as? [Int] == [1, 2, 3])
+        for (key, higherIsBetter) in [("avg_inc_acc_cnn", true), ("avg_inc_acc_nme", true), ("forgetting_cnn", false)] {
+            let d = try [1, 2, 3].map { try figure("manets", $0, key) - figure("plain", $0, key) }
+            let mean = d.reduce(0, +) / 3
+            let std = (d.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 2).squareRoot()
+            let half = 4.302652730 * std / 3.0.squareRoot()
+            let stat = try #require(paired[key] as? [String: Any])
+            #expect(abs((stat["mean"] as! Double) - mean) < 1e-12 && abs((stat["std"] as! Double) - std) < 1e-12, "\(key)")
+            #expect(abs((stat["low"] as! Double) - (mean - half)) < 1e-8 && abs((stat["high"] as! Double) - (mean + half)) < 1e-8, "\(key)")
+            let verdict = mean - half > 0 ? (higherIsBetter ? "better" : "worse")
+                : mean + half < 0 ? (higherIsBetter ? "worse" : "better") : "no detectable difference"
+            #expect(stat["verdict"] as? String == verdict, "\(key): \(stat)")
+        }
+        #expect((paired["acc_cnn_per_phase"] as? [Any])?.count == 2)
+        let markdown = try String(contentsOf: out.appendingPathComponent("comparison.md"), encoding: .utf8)
+        #expect(markdown.contains("## Paired differences") && markdown.contains("| lucir | manets | 3 |"), "\(markdown)")
+    }
+
     @Test func datasetAutoAfterTheSeparatorIsResolvedOnce() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cil-compare-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -57,6 +57,44 @@ struct ComparisonReport: Codable {
         var delta_avg_inc_acc_nme: Double?
         var delta_last_acc_cnn: Double?
         var delta_forgetting_cnn: Double?
+        /// This arm minus the reference arm seed by seed, with 95% intervals and
+        /// verdicts (nil for the reference arm, or when no seed finished in both).
+        var paired: Paired?
+    }
+
+    /// Paired differences over the seeds both arms finished (`PairedDifference`).
+    struct Paired: Codable {
+        var seeds: [Int]
+        var avg_inc_acc_cnn: PairedDifference
+        var avg_inc_acc_nme: PairedDifference
+        var last_acc_cnn: PairedDifference
+        var last_acc_nme: PairedDifference
+        var forgetting_cnn: PairedDifference
+        /// After each phase both arms finished in every paired seed.
+        var acc_cnn_per_phase: [PairedDifference]
+        var acc_nme_per_phase: [PairedDifference]
+
+        /// nil when no seed has a finished run in both arms.
+        init?(arm: [ComparisonRun], reference: [ComparisonRun]) {
+            let pairs: [(seed: Int, arm: RunResults, reference: RunResults)] = arm.compactMap { run in
+                guard let mine = run.results,
+                      let theirs = reference.first(where: { $0.seed == run.seed })?.results else { return nil }
+                return (run.seed, mine, theirs)
+            }.sorted { $0.seed < $1.seed }
+            guard !pairs.isEmpty else { return nil }
+            func paired(higherIsBetter: Bool = true, _ figure: (RunResults) -> Double) -> PairedDifference {
+                PairedDifference(differences: pairs.map { figure($0.arm) - figure($0.reference) }, higherIsBetter: higherIsBetter)
+            }
+            seeds = pairs.map(\.seed)
+            avg_inc_acc_cnn = paired(\.avg_inc_acc_cnn)
+            avg_inc_acc_nme = paired(\.avg_inc_acc_nme)
+            last_acc_cnn = paired { $0.phases.last?.acc_cnn ?? .nan }
+            last_acc_nme = paired { $0.phases.last?.acc_nme ?? .nan }
+            forgetting_cnn = paired(higherIsBetter: false, \.forgetting_cnn)
+            let phases = pairs.map { min($0.arm.phases.count, $0.reference.phases.count) }.min() ?? 0
+            acc_cnn_per_phase = (0..<phases).map { p in paired { $0.phases[p].acc_cnn } }
+            acc_nme_per_phase = (0..<phases).map { p in paired { $0.phases[p].acc_nme } }
+        }
     }
 
     struct Baseline: Codable {
@@ -136,7 +174,9 @@ struct ComparisonReport: Codable {
                     }.map(\.seed)))
             }
             if let reference = arms.first {
+                let runsOf = { (arm: String) in mine.filter { $0.arm == arm } }
                 for i in arms.indices.dropFirst() {
+                    arms[i].paired = Paired(arm: runsOf(arms[i].name), reference: runsOf(reference.name))
                     arms[i].delta_avg_inc_acc_cnn = arms[i].avg_inc_acc_cnn.mean - reference.avg_inc_acc_cnn.mean
                     arms[i].delta_avg_inc_acc_nme = arms[i].avg_inc_acc_nme.mean - reference.avg_inc_acc_nme.mean
                     arms[i].delta_last_acc_cnn = arms[i].last_acc_cnn.mean - reference.last_acc_cnn.mean
@@ -176,6 +216,12 @@ struct ComparisonReport: Codable {
         return String(format: "%+.2f", 100 * x)
     }
 
+    /// "+0.37 [−0.52, +1.26]" in points; "+0.37 (1 seed)" without an interval.
+    static func interval(_ d: PairedDifference) -> String {
+        guard let low = d.low, let high = d.high else { return "\(delta(d.mean)) (1 seed)" }
+        return "\(delta(d.mean)) [\(delta(low)), \(delta(high))]"
+    }
+
     var markdown: String {
         var lines = ["# Comparison", ""]
         if let protocol_summary { lines += ["Protocol: \(protocol_summary).", ""] }
@@ -187,6 +233,30 @@ struct ComparisonReport: Codable {
             for a in b.arms {
                 let marked = a.name + ((a.seeds_with_alpha_outside_unit_interval ?? []).isEmpty ? "" : " †")
                 lines.append("| \(b.name) | \(marked) | \(a.seeds.count) | \(Self.percent(a.avg_inc_acc_cnn)) | \(Self.delta(a.delta_avg_inc_acc_cnn)) | \(Self.percent(a.avg_inc_acc_nme)) | \(Self.delta(a.delta_avg_inc_acc_nme)) | \(Self.percent(a.last_acc_cnn)) | \(Self.delta(a.delta_last_acc_cnn)) | \(Self.percent(a.last_acc_nme)) | \(Self.percent(a.forgetting_cnn)) | \(Self.delta(a.delta_forgetting_cnn)) |")
+            }
+        }
+        let pairedArms = baselines.flatMap { b in b.arms.compactMap { a in a.paired.map { (b.name, a.name, $0) } } }
+        if !pairedArms.isEmpty {
+            lines += ["", "## Paired differences (arm − reference arm, same seed)", "",
+                      "Δ in points: the mean over seeds of arm − reference on the same seed and class order, "
+                          + "[its 95% confidence interval, Student t with n − 1 degrees of freedom]. Verdict: the interval "
+                          + "lies above 0 (\"better\"; for forgetting, below), on the other side (\"worse\"), or contains 0.", "",
+                      "| baseline | arm | n | Δ avg inc CNN | verdict | Δ avg inc NME | verdict | Δ last CNN | verdict | Δ forgetting CNN | verdict |",
+                      "|---|---|---|---|---|---|---|---|---|---|---|"]
+            for (baseline, arm, p) in pairedArms {
+                let cells = [p.avg_inc_acc_cnn, p.avg_inc_acc_nme, p.last_acc_cnn, p.forgetting_cnn]
+                    .map { "\(Self.interval($0)) | \($0.verdict.rawValue)" }
+                lines.append("| \(baseline) | \(arm) | \(p.seeds.count) | " + cells.joined(separator: " | ") + " |")
+            }
+            for b in baselines {
+                guard let classes = b.arms.first?.classes, !classes.isEmpty, b.arms.contains(where: { $0.paired != nil }) else { continue }
+                lines += ["", "Paired Δ of CNN accuracy per phase, points [95% CI]:", ""]
+                lines.append("| \(b.name) | " + classes.map { "\($0) classes" }.joined(separator: " | ") + " |")
+                lines.append("|---|" + classes.map { _ in "---|" }.joined())
+                for a in b.arms {
+                    guard let p = a.paired else { continue }
+                    lines.append("| \(a.name) | " + p.acc_cnn_per_phase.map(Self.interval).joined(separator: " | ") + " |")
+                }
             }
         }
         let outside = baselines.flatMap { b in
@@ -251,14 +321,17 @@ struct ComparisonReport: Codable {
     }
 
     var csv: String {
-        var lines = ["baseline,arm,seeds,avg_inc_acc_cnn_mean,avg_inc_acc_cnn_std,avg_inc_acc_nme_mean,avg_inc_acc_nme_std,last_acc_cnn_mean,last_acc_nme_mean,forgetting_cnn_mean,delta_avg_inc_acc_cnn,delta_avg_inc_acc_nme,delta_last_acc_cnn,delta_forgetting_cnn"]
+        var lines = ["baseline,arm,seeds,avg_inc_acc_cnn_mean,avg_inc_acc_cnn_std,avg_inc_acc_nme_mean,avg_inc_acc_nme_std,last_acc_cnn_mean,last_acc_nme_mean,forgetting_cnn_mean,delta_avg_inc_acc_cnn,delta_avg_inc_acc_nme,delta_last_acc_cnn,delta_forgetting_cnn,paired_seeds,delta_avg_inc_acc_cnn_ci95_low,delta_avg_inc_acc_cnn_ci95_high,verdict_avg_inc_acc_cnn"]
         func f(_ x: Double?) -> String { x.map { String(format: "%.6f", $0) } ?? "" }
         for b in baselines {
             for a in b.arms {
                 lines.append([b.name, a.name, String(a.seeds.count), f(a.avg_inc_acc_cnn.mean), f(a.avg_inc_acc_cnn.std),
                               f(a.avg_inc_acc_nme.mean), f(a.avg_inc_acc_nme.std), f(a.last_acc_cnn.mean), f(a.last_acc_nme.mean),
                               f(a.forgetting_cnn.mean), f(a.delta_avg_inc_acc_cnn), f(a.delta_avg_inc_acc_nme),
-                              f(a.delta_last_acc_cnn), f(a.delta_forgetting_cnn)].joined(separator: ","))
+                              f(a.delta_last_acc_cnn), f(a.delta_forgetting_cnn),
+                              a.paired.map { String($0.seeds.count) } ?? "", f(a.paired?.avg_inc_acc_cnn.low),
+                              f(a.paired?.avg_inc_acc_cnn.high), a.paired?.avg_inc_acc_cnn.verdict.rawValue ?? ""]
+                    .joined(separator: ","))
             }
         }
         return lines.joined(separator: "\n") + "\n"
