@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The fidelity runs of docs/RESULTS.md, on the real CIFAR-100 (issue 11). Starts them,
+# The fidelity runs of docs/RESULTS.md, on the real CIFAR-100. Starts them,
 # or resumes them where they stopped (every `cil run` resumes after its last finished
 # epoch), so the same command can be run again after an interruption.
 #
 #   Examples/fidelity/run.sh OUT [DATA_DIR]
 #
 # OUT       where the runs go (e.g. runs/fidelity); keep it across sessions.
-# DATA_DIR  the CIFAR-100 binary folder (default ../shared/data/cifar-100-binary).
+# DATA_DIR  the CIFAR-100 binary folder (default data/cifar-100-binary, where
+#           `cil data fetch cifar100` puts it).
 # CIL       the cil binary (default .build/release/cil, built by ./setup). Copy it with
 #           its libraries (libCILSDK.so, libCILPlugin*.so) elsewhere first if you will
 #           rebuild while the runs go on.
@@ -31,7 +32,7 @@
 set -euo pipefail
 out=${1:?usage: Examples/fidelity/run.sh OUT [DATA_DIR]}
 # Absolute, as the runs record it: a resumed run must name the same directory.
-data=$(realpath "${2:-../shared/data/cifar-100-binary}")
+data=$(realpath "${2:-data/cifar-100-binary}")
 cil=${CIL:-.build/release/cil}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 
