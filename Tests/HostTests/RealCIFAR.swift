@@ -21,10 +21,13 @@ enum RealCIFAR {
     static var enabled: Bool { folder != nil || required }
 
     /// The one line a skipped test prints.
+    /// (`cil data fetch cifar100` downloads into $CIL_DATA when it is set, else ./data.)
     static var skipNote: Comment {
         let given = ProcessInfo.processInfo.environment[DataLocation.environmentVariable] ?? ""
-        let place = given.isEmpty ? "" : " in CIL_DATA=\(given)"
-        return Comment(rawValue: "CIFAR-100 not found\(place): set CIL_DATA to its folder, or fetch it with `cil data fetch cifar100` (into ./data, then CIL_DATA=data)")
+        if given.isEmpty {
+            return "CIFAR-100 not found: set CIL_DATA to its folder, or fetch it with `cil data fetch cifar100` (into ./data, then CIL_DATA=data)"
+        }
+        return Comment(rawValue: "CIFAR-100 not found in CIL_DATA=\(given): point CIL_DATA at its folder, or fetch it there with `cil data fetch cifar100`")
     }
 
     /// The folder as an absolute path, or an error saying what is missing.
