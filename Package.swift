@@ -51,6 +51,9 @@ let package = Package(
         ),
         // The seeded random-mutation engine of the fuzz tests (DataTests, HostTests).
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
+        // The real CIFAR-100 of the tests that need it, found through CIL_DATA (DataTests, HostTests).
+        .target(name: "RealCIFARSupport", dependencies: [.product(name: "CILSDK", package: "SDK")],
+                path: "Tests/RealCIFARSupport"),
         .testTarget(
             name: "EngineTests",
             dependencies: [.product(name: "CILSDK", package: "SDK")],
@@ -63,12 +66,12 @@ let package = Package(
         ),
         .testTarget(
             name: "DataTests",
-            dependencies: [.product(name: "CILSDK", package: "SDK"), "FuzzSupport"],
+            dependencies: [.product(name: "CILSDK", package: "SDK"), "FuzzSupport", "RealCIFARSupport"],
             path: "Tests/DataTests"
         ),
         .testTarget(
             name: "HostTests",
-            dependencies: ["Host", "FuzzSupport", .product(name: "CILSDK", package: "SDK")],
+            dependencies: ["Host", "FuzzSupport", "RealCIFARSupport", .product(name: "CILSDK", package: "SDK")],
             path: "Tests/HostTests",
             // C sources the tests compile at run time (plugin fixtures), not test code.
             exclude: ["Fixtures"]

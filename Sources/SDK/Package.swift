@@ -1,7 +1,8 @@
 // swift-tools-version: 6.0
 // The cil SDK: the training engine and the CIL contracts, shipped as ONE shared
 // library (libCILSDK.so). It is its own package so that the host and every plugin
-// link the same copy (see ../../../shared/DESIGN.md section 3, and README.md).
+// link the same copy (see docs/ARCHITECTURE.md, "Modules", and README.md, at the
+// repository root).
 import PackageDescription
 
 let package = Package(

@@ -1,6 +1,6 @@
 // Shared support of the baseline tests: the built plugin libraries (loaded through
-// the SDK's PluginLoader, as the host loads them), the reference vectors of
-// ../shared/testvectors, and helpers for direct float64 computations (values and
+// the SDK's PluginLoader, as the host loads them), the PyTorch reference vectors of
+// Tests/Vectors/pytorch, and helpers for direct float64 computations (values and
 // central-difference gradients) and tolerance checks.
 
 import CILSDK
@@ -254,22 +254,22 @@ struct RefCase {
 }
 
 enum RefVectors {
-    /// `$CIL_SHARED_DIR/testvectors` (or `$CIL_SHARED_DIR`), else `../shared/testvectors`
-    /// next to the package root.
+    /// Tests/Vectors/pytorch under the package root (part of the package; its README
+    /// says what each file holds). Throws an error naming the path if it is missing.
     static func directory() throws -> URL {
-        let fm = FileManager.default
-        var candidates: [URL] = []
-        if let env = ProcessInfo.processInfo.environment["CIL_SHARED_DIR"], !env.isEmpty {
-            let base = URL(fileURLWithPath: env, isDirectory: true)
-            candidates += [base.appendingPathComponent("testvectors"), base]
+        let vectors = BuiltPlugins.packageRoot.appendingPathComponent("Tests/Vectors/pytorch", isDirectory: true)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: vectors.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw BaselineTestError("reference vectors not found: \(vectors.path) is missing (the vectors are part of the package)")
         }
-        candidates.append(BuiltPlugins.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/testvectors"))
-        for c in candidates where fm.fileExists(atPath: c.appendingPathComponent("README.md").path) { return c }
-        throw BaselineTestError("reference vectors not found in \(candidates.map(\.path)); set CIL_SHARED_DIR")
+        return vectors
     }
 
     static func load(_ file: String, _ caseName: String) throws -> RefCase {
         let url = try directory().appendingPathComponent(file)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw BaselineTestError("reference vector file missing: \(url.path)")
+        }
         let json = try RefJSON.parse(try Data(contentsOf: url))
         guard let rtol = json["tolerance"]?["rtol"]?.float, let atol = json["tolerance"]?["atol"]?.float else {
             throw BaselineTestError("\(file): no tolerance")

@@ -1,5 +1,6 @@
 import CILSDK
 import Foundation
+import RealCIFARSupport
 import Testing
 
 /// Batches: float32 NCHW of the requested images, labels, seeded augmentation that
@@ -53,14 +54,13 @@ struct BatchLoaderTests {
         #expect(BatchSampler.sequential([1, 2, 3], batchSize: 2) == [[1, 2], [3]])
     }
 
-    /// Timing on the real CIFAR-100 files, when present: load train.bin and make an
-    /// augmented batch of 128 (printed, not asserted beyond a generous bound).
-    @Test func realCIFARTiming() throws {
-        let shared = ((Repository.root as NSString).deletingLastPathComponent as NSString)
-            .appendingPathComponent("shared/data/cifar-100-binary")
-        guard FileManager.default.fileExists(atPath: shared + "/train.bin") else { return }
+    /// Timing on the real CIFAR-100 files (`RealCIFAR`: CIL_DATA): load train.bin and
+    /// make an augmented batch of 128 (printed, not asserted beyond a generous bound).
+    @Test(.enabled(if: RealCIFAR.enabled, RealCIFAR.skipNote))
+    func realCIFARTiming() throws {
+        let folder = try RealCIFAR.requireFolder()
         var start = Date()
-        let train = try CIFAR100.readSplit(shared + "/train.bin", name: "train")
+        let train = try CIFAR100.readSplit(folder + "/train.bin", name: "train")
         let load = Date().timeIntervalSince(start)
         let loader = BatchLoader(split: train, transform: CIFARTransform(augment: true))
         var rng = RandomGenerator(seed: 1)

@@ -1,5 +1,6 @@
 import CILSDK
 import Foundation
+import RealCIFARSupport
 import Testing
 
 /// The CIFAR-100 binary reader on files the tests write: record layout, labels in
@@ -113,14 +114,13 @@ struct CIFAR100ReaderTests {
         }
     }
 
-    /// The real data set, when it is next to the project: 50,000 / 10,000 records,
-    /// 500 / 100 per class, and the checksums of its SHA256SUMS.
-    @Test func sharedCopyIfPresent() throws {
-        let shared = ((Repository.root as NSString).deletingLastPathComponent as NSString)
-            .appendingPathComponent("shared/data/cifar-100-binary")
-        guard FileManager.default.fileExists(atPath: shared + "/train.bin") else { return }
+    /// The real data set (`RealCIFAR`: CIL_DATA): 50,000 / 10,000 records, 500 / 100
+    /// per class, class 0 named "apple".
+    @Test(.enabled(if: RealCIFAR.enabled, RealCIFAR.skipNote))
+    func realCIFARDataSet() throws {
+        let folder = try RealCIFAR.requireFolder()
         let start = Date()
-        let data = try CIFAR100.load(directory: shared)
+        let data = try CIFAR100.load(directory: folder)
         let seconds = Date().timeIntervalSince(start)
         #expect(data.train.count == 50_000 && data.test.count == 10_000)
         #expect(data.train.imagesPerClass(numClasses: 100).allSatisfy { $0 == 500 })

@@ -2,15 +2,15 @@ import CILSDK
 import Foundation
 import Testing
 
-/// Herding (docs/ALGORITHMS.md §1.5) against the shared reference vectors
-/// (testvectors/11_herding.json) and a naive transcription of the original loop on
+/// Herding (docs/ALGORITHMS.md §1.5) against the PyTorch reference vectors
+/// (Tests/Vectors/pytorch/11_herding.json) and a naive transcription of the original loop on
 /// random features; the exemplar memory's rank prefixes.
 @Suite("Herding and exemplar memory")
 struct HerdingTests {
     static func ints(_ v: Any?) -> [Int] { ((v as? [String: Any])?["data"] as? [Any] ?? []).compactMap { ($0 as? NSNumber)?.intValue } }
 
     @Test func matchesTheReferenceVectors() throws {
-        let file = try Repository.json(Repository.sharedTestVector("11_herding.json"))
+        let file = try Repository.json(Repository.pytorchVector("11_herding.json"))
         let cases = try #require(file["cases"] as? [[String: Any]])
         #expect(cases.count == 3)
         for c in cases {

@@ -1,34 +1,21 @@
 import Foundation
+import RealCIFARSupport
 import Testing
 
-/// The fidelity checks that fit in CI: phase 0 learns on the real CIFAR-100 (a small
+/// Checks that fit in a test run: phase 0 learns on the real CIFAR-100 (a small
 /// subset, two short epochs), and the `faithful` and `corrected` modes differ only
 /// where docs/ALGORITHMS.md §8 says they do.
 @Suite("Fidelity", .serialized)
 struct FidelityTests {
-    /// `$CIL_SHARED_DIR/data/cifar-100-binary`, else ../shared/data/cifar-100-binary
-    /// beside the package (present in CI).
-    static let realCIFAR: URL = {
-        let shared = ProcessInfo.processInfo.environment["CIL_SHARED_DIR"].map { URL(fileURLWithPath: $0) }
-            ?? PluginFixtures.packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
-        return shared.appendingPathComponent("data/cifar-100-binary")
-    }()
-
-    static var realCIFARPresent: Bool {
-        FileManager.default.fileExists(atPath: realCIFAR.appendingPathComponent("train.bin").path)
-    }
-
-    /// In CI the data must be there: the test then never skips silently.
-    static var runRealCIFAR: Bool { realCIFARPresent || ProcessInfo.processInfo.environment["CI"] != nil }
-
+    /// On the real CIFAR-100 (`RealCIFAR`: found through CIL_DATA, skipped without it).
     @Test("phase 0 on real CIFAR-100 learns far above chance (10 classes, 200 images each, 2 epochs)",
-          .enabled(if: runRealCIFAR, "../shared/data/cifar-100-binary is not beside the package"))
+          .enabled(if: RealCIFAR.enabled, RealCIFAR.skipNote))
     func realCIFARPhaseZeroLearns() throws {
-        #expect(Self.realCIFARPresent, "CI without \(Self.realCIFAR.path)")
+        let data = try RealCIFAR.requireFolder()
         let dir = RunCommandTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = try CommandRunner.run([
-            "run", "--dataset", "cifar100", "--data-dir", Self.realCIFAR.path, "--classes-per-phase", "10",
+            "run", "--dataset", "cifar100", "--data-dir", data, "--classes-per-phase", "10",
             "--train-images-per-class", "200", "--eval-images-per-class", "100", "--epochs-fg", "2",
             "--preset", "quick", "--batch-size", "32", "--baseline", "lucir", "--branch-mode", "single",
             "--branch-1", "free", "--threads", "2", "--quiet", "--out", dir.path])

@@ -9,7 +9,7 @@ enum DatasetAuto {
             _ = try CIFAR100.locate(dataDir)
             return ("cifar100", nil)
         } catch {
-            return ("synthetic", "CIFAR-100 was not found (\(error)); running on the SYNTHETIC dataset instead. Its numbers say nothing about CIFAR-100: give --data-dir or CIL_DATA (e.g. ../shared/data/cifar-100-binary), or fetch it with `cil data fetch cifar100`.")
+            return ("synthetic", "CIFAR-100 was not found (\(error)); running on the SYNTHETIC dataset instead. Its numbers say nothing about CIFAR-100: give --data-dir or CIL_DATA (e.g. data/cifar-100-binary, which `cil data fetch cifar100` downloads).")
         }
     }
 }

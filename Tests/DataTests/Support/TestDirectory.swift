@@ -46,14 +46,14 @@ enum Repository {
         (root as NSString).appendingPathComponent("Tests/Vectors/\(name)")
     }
 
-    /// The shared reference vectors: `$CIL_SHARED_DIR/testvectors` (or
-    /// `$CIL_SHARED_DIR`), else `../shared/testvectors`.
-    static func sharedTestVector(_ name: String) -> String {
-        if let shared = ProcessInfo.processInfo.environment["CIL_SHARED_DIR"] {
-            let inside = (shared as NSString).appendingPathComponent("testvectors/\(name)")
-            return FileManager.default.fileExists(atPath: inside) ? inside : (shared as NSString).appendingPathComponent(name)
+    /// `Tests/Vectors/pytorch/<name>`, a PyTorch reference vector (see that folder's
+    /// README.md); throws an error naming the path if the file is missing.
+    static func pytorchVector(_ name: String) throws -> String {
+        let path = vector("pytorch/\(name)")
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw RepositoryFileMissing(path: path, what: "reference vector file")
         }
-        return ((root as NSString).deletingLastPathComponent as NSString).appendingPathComponent("shared/testvectors/\(name)")
+        return path
     }
 
     static func json(_ path: String) throws -> [String: Any] {
@@ -63,4 +63,11 @@ enum Repository {
         }
         return object
     }
+}
+
+/// A file the repository should hold is missing.
+struct RepositoryFileMissing: Error, CustomStringConvertible {
+    let path: String
+    let what: String
+    var description: String { "\(what) missing: \(path) (it is part of the repository)" }
 }

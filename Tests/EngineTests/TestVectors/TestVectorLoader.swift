@@ -1,4 +1,4 @@
-// Loads the PyTorch reference vectors of ../shared/testvectors (see its README.md)
+// Loads the PyTorch reference vectors of Tests/Vectors/pytorch (see its README.md)
 // and compares engine results with them.
 //
 // Numbers are kept as their JSON text and parsed with `Float(_:)` (correctly
@@ -6,10 +6,9 @@
 // Double first could round twice. Tolerances follow the README: an element passes
 // when |actual − expected| ≤ atol + rtol·|expected|; integer data must match exactly.
 //
-// The directory is `$CIL_SHARED_DIR/testvectors` when that variable is set (or
-// `$CIL_SHARED_DIR` itself if it holds the vectors), otherwise `../shared/testvectors`
-// next to the repository root (the first ancestor of this file with a Package.swift).
-// A missing directory or file is an error, so the tests fail instead of skipping.
+// The vectors are part of the package: Tests/Vectors/pytorch under the package root
+// (the first ancestor of this file with a Package.swift). A missing directory or file
+// is an error naming the path, so the tests fail instead of skipping.
 //
 // Set TESTVECTOR_REPORT=1 to print the worst error of every compared tensor.
 
@@ -371,25 +370,12 @@ struct VectorCase {
 }
 
 enum TestVectors {
-    /// The file whose presence marks the vector directory.
-    static let readmeName = "README.md"
+    /// The vector directory, relative to the package root.
+    static let relativePath = "Tests/Vectors/pytorch"
 
     /// The directory holding the reference vectors (throws a descriptive error if absent).
     static func directory(filePath: String = #filePath) throws -> URL {
         let fm = FileManager.default
-        var isDir: ObjCBool = false
-        if let env = ProcessInfo.processInfo.environment["CIL_SHARED_DIR"], !env.isEmpty {
-            let base = URL(fileURLWithPath: env, isDirectory: true)
-            for candidate in [base.appendingPathComponent("testvectors", isDirectory: true), base] {
-                if fm.fileExists(atPath: candidate.appendingPathComponent(readmeName).path) {
-                    return candidate.standardizedFileURL
-                }
-            }
-            throw TestVectorError("""
-                CIL_SHARED_DIR is set to '\(env)', but neither it nor its 'testvectors' subdirectory \
-                holds the reference vectors (no \(readmeName)).
-                """)
-        }
         var dir = URL(fileURLWithPath: filePath).deletingLastPathComponent()
         var root: URL?
         while dir.path != "/" {
@@ -397,18 +383,14 @@ enum TestVectors {
             dir = dir.deletingLastPathComponent()
         }
         guard let root else {
-            throw TestVectorError(
-                "No Package.swift above \(filePath): cannot locate the repository root; set CIL_SHARED_DIR.")
+            throw TestVectorError("No Package.swift above \(filePath): cannot locate the package root.")
         }
-        let vectors = root.deletingLastPathComponent()
-            .appendingPathComponent("shared", isDirectory: true)
-            .appendingPathComponent("testvectors", isDirectory: true)
-            .standardizedFileURL
+        let vectors = root.appendingPathComponent(relativePath, isDirectory: true).standardizedFileURL
+        var isDir: ObjCBool = false
         guard fm.fileExists(atPath: vectors.path, isDirectory: &isDir), isDir.boolValue else {
             throw TestVectorError("""
-                Reference test vectors not found at \(vectors.path) (expected ../shared/testvectors next to \
-                the repository root \(root.path)). Provide that directory or set CIL_SHARED_DIR to the \
-                shared directory.
+                Reference test vectors not found: \(vectors.path) is missing. The vectors are part of \
+                the package (\(relativePath)); restore that directory from the repository.
                 """)
         }
         return vectors

@@ -1,5 +1,5 @@
 /// iCaRL herding as the original code runs it (docs/ALGORITHMS.md §1.5; AAN:trainer/
-/// base_trainer.py `set_exemplar_set`, pinned by testvectors/11_herding.json).
+/// base_trainer.py `set_exemplar_set`, pinned by Tests/Vectors/pytorch/11_herding.json).
 ///
 /// For the n feature rows of one class (n × d):
 /// 1. D = featuresᵀ (d × n), each column divided by its L2 norm; μ = mean column; w = μ.
