@@ -195,6 +195,46 @@ struct CompareCommandTests {
         #expect((paired["acc_cnn_per_phase"] as? [Any])?.count == 2)
         let markdown = try String(contentsOf: out.appendingPathComponent("comparison.md"), encoding: .utf8)
         #expect(markdown.contains("## Paired differences") && markdown.contains("| lucir | manets | 3 |"), "\(markdown)")
+        let svg = try String(contentsOf: out.appendingPathComponent("comparison.svg"), encoding: .utf8)
+        #expect(svg.contains("<polygon") && svg.contains("Δ CNN (points)"), "the ± 1 std bands and the Δ row")
+    }
+
+    /// `seed_varies: training`: every run has the class order of the experiment's
+    /// `seed`, each seed is the training seed, and the report says so. A value that is
+    /// not one of the two is refused, naming the file and the allowed values.
+    @Test func seedVariesTrainingKeepsTheClassOrder() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cil-seedvaries-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let body = """
+            baselines: [lucir]
+            arms:
+              plain:  {branch_mode: single, branch_1: free}
+              manets: {branch_mode: dual, branch_1: ss, branch_2: free}
+            seeds: [1, 2]
+            seed: 7
+
+            """
+        let file = dir.appendingPathComponent("experiment.yaml")
+        try Data((TinyProtocol.yaml(classes: 4) + body + "seed_varies: training\n").utf8).write(to: file)
+        let out = dir.appendingPathComponent("cmp")
+        let result = try CommandRunner.run(["compare", file.path, "--out", out.path, "--jobs", "2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        for arm in ["plain", "manets"] {
+            for seed in [1, 2] {
+                let config = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("runs/lucir-\(arm)-seed\(seed)/config.json"))) as! [String: Any]
+                #expect(config["classOrderSeed"] as? Int == 7 && config["trainSeed"] as? Int == seed, "\(arm) seed \(seed): \(config)")
+            }
+        }
+        let markdown = try String(contentsOf: out.appendingPathComponent("comparison.md"), encoding: .utf8)
+        #expect(markdown.contains("class order of seed 7 for every run, training seed varied"), "\(markdown)")
+        #expect(markdown.contains("| lucir | manets | 2 |"), "both seeds paired")
+
+        let bad = dir.appendingPathComponent("bad.yaml")
+        try Data((TinyProtocol.yaml(classes: 4) + body + "seed_varies: classes\n").utf8).write(to: bad)
+        let refused = try CommandRunner.run(["compare", bad.path, "--out", dir.appendingPathComponent("bad").path])
+        #expect(refused.status != 0 && refused.stderr.contains("bad.yaml") && refused.stderr.contains("order-and-training, training"),
+                "\(refused.stderr)")
     }
 
     @Test func datasetAutoAfterTheSeparatorIsResolvedOnce() throws {

@@ -38,6 +38,10 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Seeds, comma-separated (without an experiment file).")
     var seeds: String?
 
+    @Option(name: .customLong("seed-varies"),
+            help: "What each seed sets: order-and-training (default: class order and training, as --random_seed) or training (the class order of --seed, default 1993, for every run; each seed is --train-seed). Overrides the experiment file's seed_varies.")
+    var seedVaries: String?
+
     @Flag(help: "Submit the grid to Slurm as job arrays instead of running it here (scripts and jobs.json in OUT/slurm/).")
     var slurm = false
 
@@ -89,7 +93,19 @@ struct CompareCommand: ParsableCommand {
     static let sharedPhaseZeroIsOurs = ValidationError(
         "cil compare shares each group's phase 0 by itself (--phase0-from the first arm's run directory), so its runs take no --phase0-from; to start every arm's phase 0 from a file's weights, give -- --init-from FILE")
 
+    /// The experiment of the file or the flags, with `--seed-varies` applied.
     func makeExperiment() throws -> Experiment {
+        var experiment = try readExperiment()
+        if let seedVaries {
+            guard let value = Experiment.SeedVaries(rawValue: seedVaries) else {
+                throw ValidationError("--seed-varies \(seedVaries): expected one of \(Experiment.SeedVaries.allowed)")
+            }
+            experiment.seedVaries = value
+        }
+        return experiment
+    }
+
+    private func readExperiment() throws -> Experiment {
         if let experimentFile {
             guard baselines == nil, arms.isEmpty, seeds == nil else {
                 throw ValidationError("give either an experiment file or --baselines/--arm/--seeds, not both")
@@ -234,7 +250,7 @@ struct ReportCommand: ParsableCommand {
                         let config = (try? Data(contentsOf: configURL)).flatMap { try? JSONDecoder().decode(RunConfiguration.self, from: $0) }
                         let parts = name.split(separator: "-")
                         let baseline = config?.baseline ?? parts.first.map(String.init) ?? name
-                        let seed = config?.classOrderSeed ?? parts.last.flatMap { Int($0.dropFirst(4)) } ?? 0
+                        let seed = config.map { Int($0.trainSeed) } ?? parts.last.flatMap { Int($0.dropFirst(4)) } ?? 0
                         runs.append(ComparisonRun(baseline: baseline,
                                                   arm: Self.armName(directoryName: name, baseline: baseline, seed: seed) ?? name,
                                                   seed: seed, directory: runPath, results: nil,
@@ -284,7 +300,7 @@ struct ReportCommand: ParsableCommand {
         }
         let c = results.config
         let arm = c.branchMode == .single ? "single-\(c.branch1)" : "dual-\(c.branch1)-\(c.branch2)"
-        return ComparisonRun(baseline: c.baseline, arm: arm, seed: c.classOrderSeed, directory: path, results: results,
+        return ComparisonRun(baseline: c.baseline, arm: arm, seed: Int(c.trainSeed), directory: path, results: results,
                              failure: results.complete ? nil : "not finished: \(results.phases.count) phases done (running, stopped or failed)")
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
 
 /// The cells of a comparison (baselines × seeds × arms) and the `cil run` command
-/// of each: one plan for the local scheduler and for Slurm job arrays alike.
+/// of each: one plan for the local scheduler and for Slurm job arrays alike. A cell's
+/// seed is its run's training seed (also its class-order seed unless the experiment
+/// has `seed_varies: training`).
 ///
 /// Arms of one baseline and seed form a group that shares phase 0: the group's
 /// first arm trains it in its own run directory, every other arm starts from it
@@ -29,15 +31,32 @@ struct ComparisonPlan {
         directory.appendingPathComponent("runs").appendingPathComponent("\(baseline)-\(arm)-seed\(seed)")
     }
 
+    /// The names under which an experiment's options may give the class-order seed.
+    static let classOrderSeedKeys: Set<String> = ["seed", "random-seed", "random_seed"]
+
+    /// The `cil run` seed options of one seed of the experiment: `--seed` (class order
+    /// and training), or with `seed_varies: training` the experiment's fixed class-order
+    /// seed (its `seed` option, else 1993) and `--train-seed`.
+    func seedArguments(_ seed: Int) -> [String] {
+        switch experiment.seedVaries {
+        case .orderAndTraining:
+            return ["--seed=\(seed)"]
+        case .training:
+            let order = experiment.common.last { Self.classOrderSeedKeys.contains($0.0) }?.1 ?? "1993"
+            return ["--seed=\(order)", "--train-seed=\(seed)"]
+        }
+    }
+
     /// Every cell, by baseline, then seed, then arm in the experiment's order.
     func cells() -> [Cell] {
         var out: [Cell] = []
+        let common = experiment.common.filter { !Self.classOrderSeedKeys.contains($0.0) }
         for baseline in experiment.baselines {
             for seed in experiment.seeds {
                 for (i, arm) in experiment.arms.enumerated() {
                     let dir = runDirectory(baseline: baseline, arm: arm.name, seed: seed)
-                    var args = ["run"] + RunArguments.make(experiment.common + arm.options)
-                        + ["--baseline=\(baseline)", "--seed=\(seed)", "--out=\(dir.path)"] + extraArguments
+                    var args = ["run"] + RunArguments.make(common + arm.options)
+                        + ["--baseline=\(baseline)"] + seedArguments(seed) + ["--out=\(dir.path)"] + extraArguments
                         + (experiment.baselineOptions[baseline] ?? []).map { "--baseline-option=\($0.0)=\($0.1)" }
                     for d in pluginDirs { args.append("--plugin-dir=\(d)") }
                     out.append(Cell(run: ComparisonRun(baseline: baseline, arm: arm.name, seed: seed, directory: dir.path),

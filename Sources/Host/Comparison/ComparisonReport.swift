@@ -41,6 +41,9 @@ struct ComparisonReport: Codable {
         var classes: [Int]
         var acc_cnn_per_phase: [Double]
         var acc_nme_per_phase: [Double]
+        /// Sample standard deviation over seeds of the CNN accuracy after each phase
+        /// (0 with one seed; absent from reports of older cil versions).
+        var acc_cnn_std_per_phase: [Double]?
         /// CNN accuracy on the phase-0 (base) classes, and on the classes added after
         /// phase 0 (derived from the two, each seen class having equally many test
         /// images; nil in phase 0), after each phase.
@@ -158,6 +161,7 @@ struct ComparisonReport: Codable {
                     forgetting_cnn: Statistic(rs.map(\.forgetting_cnn)),
                     classes: phases.first.map { Array($0.prefix(count).map(\.classes_seen)) } ?? [],
                     acc_cnn_per_phase: perPhase(\.acc_cnn), acc_nme_per_phase: perPhase(\.acc_nme),
+                    acc_cnn_std_per_phase: (0..<count).map { p in Statistic(phases.map { $0[p].acc_cnn }).std },
                     acc_cnn_base_per_phase: perPhase(\.acc_cnn_base),
                     acc_cnn_later_per_phase: (0..<count).map { p in
                         let later = phases.compactMap { runPhases -> Double? in
@@ -201,7 +205,12 @@ struct ComparisonReport: Codable {
         mode = config?.mode.rawValue
         protocol_summary = config.map { c in
             let phases = c.classesPerPhase.map { $0.map(String.init).joined(separator: "+") } ?? "\(c.nbClFg)+\(c.nbCl)×N"
-            return "\(c.dataset), classes \(phases), class-order seed per run, \(c.budget) budget, \(c.epochsFirst)/\(c.epochs) epochs, preset \(c.preset), \(c.mode.rawValue) mode"
+            let configs = runs.compactMap(\.results?.config)
+            let orders = Set(configs.map(\.classOrderSeed)), trainings = Set(configs.map(\.trainSeed))
+            let seeding = orders.count == 1 && trainings.count > 1
+                ? "class order of seed \(c.classOrderSeed) for every run, training seed varied"
+                : "class order and training seed per run"
+            return "\(c.dataset), classes \(phases), \(seeding), \(c.budget) budget, \(c.epochsFirst)/\(c.epochs) epochs, preset \(c.preset), \(c.mode.rawValue) mode"
         }
     }
 
@@ -337,14 +346,17 @@ struct ComparisonReport: Codable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Accuracy (CNN, solid; NME, dashed) against the number of classes, one panel
-    /// per baseline, one colour per arm.
+    /// Accuracy (CNN, solid, with a shaded band of ± 1 standard deviation over seeds;
+    /// NME, dashed) against the number of classes, one panel per baseline, one colour
+    /// per arm. When some arm has paired differences, a second row of panels shows
+    /// each arm's paired Δ of CNN accuracy per phase (points) with its 95% interval.
     var svg: String {
-        let panelW = 360.0, panelH = 260.0, margin = 48.0
+        let panelW = 360.0, panelH = 260.0, deltaH = 160.0, margin = 48.0
         // A panel per baseline with at least one finished arm.
         let baselines = self.baselines.filter { !$0.arms.isEmpty }
+        let deltaRow = baselines.contains { $0.arms.contains { $0.paired != nil } }
         let width = Double(max(baselines.count, 1)) * (panelW + margin) + margin
-        let height = panelH + 2 * margin + 30
+        let height = panelH + 2 * margin + 30 + (deltaRow ? deltaH + margin + 20 : 0)
         let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
         var out = ["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">",
                    "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"]
@@ -352,7 +364,8 @@ struct ComparisonReport: Codable {
             let x0 = margin + Double(i) * (panelW + margin), y0 = margin
             let allClasses = b.arms.flatMap(\.classes)
             let minC = Double(allClasses.min() ?? 0), maxC = Double(max(allClasses.max() ?? 1, (allClasses.min() ?? 0) + 1))
-            let values = b.arms.flatMap { $0.acc_cnn_per_phase + $0.acc_nme_per_phase }
+            let bands = b.arms.flatMap { a in zip(a.acc_cnn_per_phase, a.acc_cnn_std_per_phase ?? []).flatMap { [$0 - $1, $0 + $1] } }
+            let values = b.arms.flatMap { $0.acc_cnn_per_phase + $0.acc_nme_per_phase } + bands
             let lo = max(0, floor(((values.min() ?? 0) * 10) - 0.5) / 10), hi = min(1, ceil(((values.max() ?? 1) * 10) + 0.5) / 10)
             func px(_ c: Int) -> Double { x0 + (Double(c) - minC) / (maxC - minC) * panelW }
             func py(_ a: Double) -> Double { y0 + panelH - (a - lo) / max(hi - lo, 1e-9) * panelH }
@@ -370,6 +383,11 @@ struct ComparisonReport: Codable {
             out.append("<text x=\"\(x0 - 34)\" y=\"\(y0 + panelH / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 \(x0 - 34) \(y0 + panelH / 2))\">accuracy (%)</text>")
             for (j, a) in b.arms.enumerated() {
                 let color = colors[j % colors.count]
+                if let std = a.acc_cnn_std_per_phase, std.contains(where: { $0 > 0 }) {
+                    let upper = zip(a.classes, zip(a.acc_cnn_per_phase, std)).map { "\(px($0)),\(py($1.0 + $1.1))" }
+                    let lower = zip(a.classes, zip(a.acc_cnn_per_phase, std)).reversed().map { "\(px($0)),\(py($1.0 - $1.1))" }
+                    out.append("<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(color)\" fill-opacity=\"0.15\" stroke=\"none\"/>")
+                }
                 for (series, dash) in [(a.acc_cnn_per_phase, ""), (a.acc_nme_per_phase, " stroke-dasharray=\"5,4\"")] {
                     let points = zip(a.classes, series).map { "\(px($0)),\(py($1))" }.joined(separator: " ")
                     out.append("<polyline points=\"\(points)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(dash)/>")
@@ -381,10 +399,43 @@ struct ComparisonReport: Codable {
                 out.append("<line x1=\"\(x0 + panelW - 120)\" x2=\"\(x0 + panelW - 100)\" y1=\"\(ly - 4)\" y2=\"\(ly - 4)\" stroke=\"\(color)\" stroke-width=\"2\"/>")
                 out.append("<text x=\"\(x0 + panelW - 96)\" y=\"\(ly)\">\(a.name)</text>")
             }
+            if deltaRow {
+                out += Self.deltaPanel(b, x0: x0, y0: y0 + panelH + margin + 30, width: panelW, height: deltaH, colors: colors, px: px)
+            }
         }
-        out.append("<text x=\"\(margin)\" y=\"\(height - 8)\" fill=\"#555\">solid: CNN accuracy; dashed: NME accuracy</text>")
+        let caption = "solid: CNN accuracy (band: ± 1 std over seeds); dashed: NME accuracy"
+            + (deltaRow ? "; lower row: paired Δ CNN accuracy vs the first arm, 95% interval" : "")
+        out.append("<text x=\"\(margin)\" y=\"\(height - 8)\" fill=\"#555\">\(caption)</text>")
         out.append("</svg>")
         return out.joined(separator: "\n")
+    }
+
+    /// The Δ panel of one baseline: each non-reference arm's paired Δ of CNN accuracy
+    /// after each phase (points, dot) with its 95% interval (a vertical bar), around a
+    /// zero line.
+    static func deltaPanel(_ b: Baseline, x0: Double, y0: Double, width: Double, height: Double,
+                           colors: [String], px: (Int) -> Double) -> [String] {
+        let series = b.arms.enumerated().compactMap { j, a in a.paired.map { (j, a, $0.acc_cnn_per_phase) } }
+        let ends = series.flatMap { $0.2.flatMap { [$0.low ?? $0.mean, $0.high ?? $0.mean] } }.filter(\.isFinite)
+        let span = max(ends.map(abs).max() ?? 0.01, 0.005) * 1.1
+        func py(_ d: Double) -> Double { y0 + height / 2 - d / span * (height / 2) }
+        var out = ["<rect x=\"\(x0)\" y=\"\(y0)\" width=\"\(width)\" height=\"\(height)\" fill=\"none\" stroke=\"#444\"/>",
+                   "<line x1=\"\(x0)\" x2=\"\(x0 + width)\" y1=\"\(py(0))\" y2=\"\(py(0))\" stroke=\"#888\"/>"]
+        for d in [-span / 1.1, span / 1.1] {
+            out.append("<text x=\"\(x0 - 6)\" y=\"\(py(d) + 4)\" text-anchor=\"end\">\(delta(d))</text>")
+        }
+        out.append("<text x=\"\(x0 - 34)\" y=\"\(y0 + height / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 \(x0 - 34) \(y0 + height / 2))\">Δ CNN (points)</text>")
+        for (k, (j, a, deltas)) in series.enumerated() {
+            let color = colors[j % colors.count], shift = Double(k) * 4
+            for (c, d) in zip(a.classes, deltas) where d.mean.isFinite {
+                let x = px(c) + shift
+                if let low = d.low, let high = d.high {
+                    out.append("<line x1=\"\(x)\" x2=\"\(x)\" y1=\"\(py(low))\" y2=\"\(py(high))\" stroke=\"\(color)\" stroke-width=\"2\"/>")
+                }
+                out.append("<circle cx=\"\(x)\" cy=\"\(py(d.mean))\" r=\"3\" fill=\"\(color)\"/>")
+            }
+        }
+        return out
     }
 
     var html: String {

@@ -20,11 +20,24 @@ import Yams
 /// ```
 /// The first arm is the reference: the tables give every other arm's difference to it.
 /// `baseline_options: {NAME: {OPTION: VALUE}}` sets options of one baseline only.
+/// `seed_varies: order-and-training` (the default) makes each seed both the class-order
+/// seed and the training seed, as the original's `--random_seed` does; `seed_varies:
+/// training` keeps the class order of `seed` (default 1993) for every run and makes
+/// each seed the training seed (`--train-seed`).
 struct Experiment {
+    /// What each seed of `seeds` sets.
+    enum SeedVaries: String, CaseIterable, Sendable {
+        case orderAndTraining = "order-and-training"
+        case training
+
+        static let allowed = allCases.map(\.rawValue).joined(separator: ", ")
+    }
+
     var baselines: [String]
     /// Arms in file order: name and its own run options.
     var arms: [(name: String, options: [(String, String)])]
     var seeds: [Int]
+    var seedVaries: SeedVaries = .orderAndTraining
     /// Options shared by every run, in file order.
     var common: [(String, String)]
     /// Baseline options per baseline (`baseline_options: {podnet: {finetune-epochs: 5}}`),
@@ -118,8 +131,14 @@ struct Experiment {
                 baselineOptions[name] = try Self.flags(options, file: file, context: "baseline_options.\(name)")
             }
         }
+        if let value = root["seed_varies"] ?? root["seed-varies"] {
+            guard let text = value as? String, let parsed = SeedVaries(rawValue: text) else {
+                throw ParseError.invalid("\(file): 'seed_varies' must be one of \(SeedVaries.allowed), got '\(value)'")
+            }
+            seedVaries = parsed
+        }
         var rest = root
-        for key in ["baselines", "arms", "seeds", "baseline_options"] { rest.removeValue(forKey: key) }
+        for key in ["baselines", "arms", "seeds", "baseline_options", "seed_varies", "seed-varies"] { rest.removeValue(forKey: key) }
         common = try Self.flags(rest, file: file, context: "the top level")
     }
 
