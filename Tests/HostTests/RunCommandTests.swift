@@ -54,6 +54,20 @@ struct RunCommandTests {
         #expect(abs((results["forgetting_cnn"] as! Double) - forgetting) < 1e-9)
     }
 
+    /// The original code's method flags set the options the baseline maps them to
+    /// (`Baseline.originalFlags`) and are ignored by a baseline that maps none.
+    @Test(arguments: [("lucir", ["lambda-base": "7.0", "K": "3"]), ("icarl", ["T": "3.0"])])
+    func originalFlagsSetTheBaselinesOwnOptions(baseline: String, expected: [String: String]) throws {
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = try CommandRunner.run(Self.arguments(baseline: baseline, mode: "single", out: dir.path,
+                                                       extra: ["--the_lambda", "7", "--K", "3", "--icarl_T", "3", "--epochs-fg", "1",
+                                                               "--stop-after-phase", "0"]))
+        #expect(out.status == 0, "stderr: \(out.stderr)")
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("config.json"))) as! [String: Any]
+        #expect(config["baselineOptions"] as? [String: String] == expected, "\(config["baselineOptions"] ?? "none")")
+    }
+
     /// Killed with SIGKILL during phase 1, the same command finishes with the same
     /// results as an uninterrupted run.
     @Test func resumeAfterSIGKILLGivesIdenticalResults() throws {

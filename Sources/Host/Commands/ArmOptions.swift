@@ -34,15 +34,15 @@ struct ArmOptions: ParsableArguments {
 
     // Method.
     @Option(help: "Baseline plugin: icarl, lucir, podnet or any loaded one (see `cil plugins`).")
-    var baseline: String = "lucir"
+    var baseline: String = DefaultPlugins.baseline
     @Option(name: .customLong("baseline-option"), help: ArgumentHelp("A baseline option NAME=VALUE; repeatable.", valueName: "name=value"))
     var baselineOptions: [String] = []
     @Option(name: [.customLong("branch-mode"), .customLong("branch_mode")], help: "single (plain network) or dual (MANets).")
     var branchMode: String = "dual"
     @Option(name: [.customLong("branch-1"), .customLong("branch_1")], help: "Branch type of the stable block (ss, fixed, free or a plugin).")
-    var branch1: String = "ss"
+    var branch1: String = DefaultPlugins.stableBranch
     @Option(name: [.customLong("branch-2"), .customLong("branch_2")], help: "Branch type of the plastic block (dual mode).")
-    var branch2: String = "free"
+    var branch2: String = DefaultPlugins.plasticBranch
     @Option(name: .customLong("branch-1-option"), help: ArgumentHelp("An option of branch 1's type, NAME=VALUE; repeatable.", valueName: "name=value"))
     var branch1Options: [String] = []
     @Option(name: .customLong("branch-2-option"), help: ArgumentHelp("An option of branch 2's type, NAME=VALUE; repeatable.", valueName: "name=value"))
@@ -84,19 +84,28 @@ struct ArmOptions: ParsableArguments {
     @Option(name: .customLong("alpha-grad"), help: "α's gradient between α steps: auto (= zero-per-step, the setting behind the published tables), original (what the baseline's trainer in the original code's latest release does: accumulate for lucir), accumulate or zero-per-step. See docs/ALGORITHMS.md §5.4-§5.7.")
     var alphaGrad: String = "auto"
 
-    // The original code's method options, mapped onto the plugins' options.
-    @Option(name: .customLong("the_lambda"), help: "LUCIR λ_base (sets lucir's lambda-base).")
+    // The original code's method flags: each sets the option that the baseline maps it
+    // to (`Baseline.originalFlags`), and is ignored by a baseline that maps none, as the
+    // original code ignores the flags of the methods it does not run.
+    @Option(name: .customLong("the_lambda"), help: "The original code's λ_base (lucir: lambda-base).")
     var theLambda: Float?
-    @Option(name: .customLong("dist"), help: "LUCIR margin (lucir's dist).")
+    @Option(name: .customLong("dist"), help: "The original code's margin (lucir: dist).")
     var dist: Float?
-    @Option(name: .customLong("K"), help: "LUCIR hard negatives (lucir's K).")
+    @Option(name: .customLong("K"), help: "The original code's hard negatives (lucir: K).")
     var hardNegatives: Int?
-    @Option(name: .customLong("lw_mr"), help: "LUCIR margin-ranking weight (lucir's lw-mr).")
+    @Option(name: .customLong("lw_mr"), help: "The original code's margin-ranking weight (lucir: lw-mr).")
     var lwMR: Float?
-    @Option(name: .customLong("icarl_T"), help: "iCaRL temperature (icarl's T).")
+    @Option(name: .customLong("icarl_T"), help: "The original code's iCaRL temperature (icarl: T).")
     var icarlT: Float?
-    @Option(name: .customLong("icarl_beta"), help: "iCaRL distillation weight (icarl's beta).")
+    @Option(name: .customLong("icarl_beta"), help: "The original code's iCaRL distillation weight (icarl: beta).")
     var icarlBeta: Float?
+
+    /// The original code's method flags given, by the original's names.
+    var originalFlagsGiven: [(flag: String, value: String)] {
+        let all: [(String, (any CustomStringConvertible)?)] = [("the_lambda", theLambda), ("dist", dist), ("K", hardNegatives),
+                                                                ("lw_mr", lwMR), ("icarl_T", icarlT), ("icarl_beta", icarlBeta)]
+        return all.compactMap { flag, value in value.map { (flag, $0.description) } }
+    }
 
     // Accepted and ignored, so that the original README's commands run as they are.
     @Option(name: .customLong("gpu"), help: ArgumentHelp("Ignored (no GPU).", visibility: .hidden))
@@ -171,16 +180,9 @@ struct ArmOptions: ParsableArguments {
         if let lossTerm { _ = try catalog.lossTerm(named: lossTerm) }
 
         var baselineOptions = try Self.pairs(self.baselineOptions, flag: "--baseline-option")
-        func mapOriginal(_ value: (some CustomStringConvertible)?, to option: String, of plugin: String) {
-            guard let value, baseline == plugin else { return }
-            baselineOptions[option] = value.description
+        for (flag, value) in originalFlagsGiven {
+            if let option = baselineType.originalFlags[flag] { baselineOptions[option] = value }
         }
-        mapOriginal(theLambda, to: "lambda-base", of: "lucir")
-        mapOriginal(dist, to: "dist", of: "lucir")
-        mapOriginal(hardNegatives, to: "K", of: "lucir")
-        mapOriginal(lwMR, to: "lw-mr", of: "lucir")
-        mapOriginal(icarlT, to: "T", of: "icarl")
-        mapOriginal(icarlBeta, to: "beta", of: "icarl")
 
         let numClasses = data.dataset == "synthetic" ? (data.numClasses ?? 100) : (data.dataset == "cifar100" ? 100 : nil)
         let nbClFg = self.nbClFg ?? numClasses.map { $0 >= 100 ? 50 : max(1, $0 / 2) } ?? 50

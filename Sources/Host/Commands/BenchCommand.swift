@@ -71,8 +71,9 @@ struct BenchCommand: ParsableCommand {
         if mode == .dual {
             // The phase >= 1 network: ss + free blocks derived by the real plugins.
             let catalog = PluginLoader.loadAll(pluginDirs: directories.pluginDirs)
-            let stable = try catalog.branchType(named: "ss").init(options: PluginOptions(plugin: "ss", specs: [], given: [:]))
-            let plastic = try catalog.branchType(named: "free").init(options: PluginOptions(plugin: "free", specs: [], given: [:]))
+            let (stableName, plasticName) = (DefaultPlugins.stableBranch, DefaultPlugins.plasticBranch)
+            let stable = try catalog.branchType(named: stableName).init(options: PluginOptions(plugin: stableName, specs: [], given: [:]))
+            let plastic = try catalog.branchType(named: plasticName).init(options: PluginOptions(plugin: plasticName, specs: [], given: [:]))
             try net.deriveBranches(stable: stable, plastic: plastic, rng: &rng)
         }
         let sgd = SGD(groups: OptimizerGroups.make(for: net, learningRate: 0.1, weightDecay: 5e-4, mode: .corrected))

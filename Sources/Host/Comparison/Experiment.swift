@@ -45,8 +45,8 @@ struct Experiment {
     var baselineOptions: [String: [(String, String)]] = [:]
 
     static let defaultArms: [(name: String, options: [(String, String)])] = [
-        ("plain", [("branch-mode", "single"), ("branch-1", "free")]),
-        ("manets", [("branch-mode", "dual"), ("branch-1", "ss"), ("branch-2", "free")]),
+        ("plain", [("branch-mode", "single"), ("branch-1", DefaultPlugins.plainBranch)]),
+        ("manets", [("branch-mode", "dual"), ("branch-1", DefaultPlugins.stableBranch), ("branch-2", DefaultPlugins.plasticBranch)]),
     ]
 
     enum ParseError: Error, CustomStringConvertible {
@@ -97,7 +97,7 @@ struct Experiment {
             guard let array = value as? [Any] else { throw ParseError.invalid("\(file): '\(key)' must be a list") }
             return array
         }
-        baselines = try (list("baselines") ?? ["icarl", "lucir", "podnet"]).map { "\($0)" }
+        baselines = try (list("baselines") ?? DefaultPlugins.comparisonBaselines).map { "\($0)" }
         seeds = try (list("seeds") ?? [1993]).map { value in
             guard let seed = value as? Int else { throw ParseError.invalid("\(file): 'seeds' must hold integers, got '\(value)'") }
             return seed

@@ -25,6 +25,9 @@ public final class ICaRL: Baseline {
         .float("beta", default: 0.25, help: "distillation weight (manets variant)"),
     ]
 
+    /// The original code's iCaRL flags.
+    public static let originalFlags = ["icarl_T": "T", "icarl_beta": "beta"]
+
     enum Variant: String { case manets, classic }
     let variant: Variant
     let temperature: Float

@@ -24,6 +24,9 @@ public final class LUCIR: Baseline {
         .float("lw-mr", default: 1, help: "weight of the margin-ranking loss"),
     ]
 
+    /// The original code's LUCIR flags.
+    public static let originalFlags = ["the_lambda": "lambda-base", "dist": "dist", "K": "K", "lw_mr": "lw-mr"]
+
     let lambdaBase: Float
     let dist: Float
     let hardNegatives: Int

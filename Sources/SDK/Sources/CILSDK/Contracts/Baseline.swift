@@ -184,6 +184,10 @@ public protocol Baseline: AnyObject {
     static var info: PluginInfo { get }
     /// Options (`--baseline-option NAME=VALUE`), with defaults and help.
     static var options: [OptionSpec] { get }
+    /// The original code's command-line flags that set this baseline's options: flag
+    /// name as the original spells it (`the_lambda`, `icarl_T`; the host accepts the
+    /// flags it lists in `cil run --help`) → the option it sets. Default: none.
+    static var originalFlags: [String: String] { get }
 
     /// A baseline configured with checked options for a run.
     init(options: PluginOptions, setting: RunSetting) throws
@@ -205,6 +209,7 @@ public protocol Baseline: AnyObject {
 }
 
 extension Baseline {
+    public static var originalFlags: [String: String] { [:] }
     public func phaseDidEnd(_ context: PhaseEndContext) throws {}
     public var trainingPolicy: TrainingPolicy { TrainingPolicy() }
 }
