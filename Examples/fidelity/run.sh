@@ -5,7 +5,7 @@
 #
 #   Examples/fidelity/run.sh OUT [DATA_DIR]
 #
-# OUT       where the runs go (e.g. runs/fidelity); keep it across sessions.
+# OUT       where the runs go (e.g. runs/fidelity); keep it: the script resumes from it.
 # DATA_DIR  the CIFAR-100 binary folder (default data/cifar-100-binary, where
 #           `cil data fetch cifar100` puts it).
 # CIL       the cil binary (default .build/release/cil, built by ./setup). Copy it with
