@@ -58,6 +58,24 @@ enum ExperimentFileLimits {
         guard fits(node, depth: 1, budget: &budget) else {
             throw Experiment.ParseError.invalid("\(file): more than \(maxNodes) YAML nodes or \(maxDepth) levels (aliases expanded); an experiment file is a short mapping")
         }
+        // The YAML library turns a mapping into a dictionary with text keys and stops
+        // the process on any other key (a list or a mapping used as a key).
+        guard onlyScalarKeys(node) else {
+            throw Experiment.ParseError.invalid("\(file): a mapping key is a list or a mapping; keys of an experiment file are option names")
+        }
+    }
+
+    /// Whether every mapping key in the tree (within the bounds `fits` checked) is a scalar.
+    static func onlyScalarKeys(_ node: Node) -> Bool {
+        switch node {
+        case .scalar: return true
+        case let .sequence(sequence): return sequence.allSatisfy(onlyScalarKeys)
+        case let .mapping(mapping):
+            return mapping.allSatisfy { pair in
+                if case .scalar = pair.key { return onlyScalarKeys(pair.value) }
+                return false
+            }
+        }
     }
 
     static func fits(_ node: Node, depth: Int, budget: inout Int) -> Bool {

@@ -72,4 +72,17 @@ struct ExperimentFileFuzzTests {
         // A legitimate file a few levels deep still parses.
         #expect(try !UntrustedInputs.experiment("arms:\n  a:\n    branch_mode: single\nseeds:\n  - 1\n  - 2\n", path: Self.path).isEmpty)
     }
+
+    /// A list or a mapping as a mapping key (which stopped the process inside the YAML
+    /// library: a crash the fuzz tests found) is refused with a clear error, also
+    /// nested, also through an alias.
+    @Test(arguments: ["[a, b]: 1\n", "? [seeds]\n: [1]\n", "arms:\n  {x: 1}: 2\n", "k: &k [1]\nm:\n  *k : 3\n", "{[1]: x}\n"])
+    func nonScalarKeyIsRefused(_ text: String) throws {
+        do {
+            _ = try UntrustedInputs.experiment(text, path: Self.path)
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(Self.isClear(error) && "\(error)".contains("a mapping key is a list or a mapping"), "\(text): \(error)")
+        }
+    }
 }
