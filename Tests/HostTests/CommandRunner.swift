@@ -18,11 +18,13 @@ struct CommandRunner {
         return candidates[0]
     }
 
-    /// Runs `cil arguments...` with `environment` changes (nil removes a variable).
-    static func run(_ arguments: [String], environment: [String: String?] = [:]) throws -> Output {
+    /// Runs `cil arguments...` with `environment` changes (nil removes a variable), in
+    /// `directory` (default: this process's working directory).
+    static func run(_ arguments: [String], environment: [String: String?] = [:], directory: URL? = nil) throws -> Output {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         process.environment = env

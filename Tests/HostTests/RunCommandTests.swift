@@ -68,6 +68,35 @@ struct RunCommandTests {
         #expect(config["baselineOptions"] as? [String: String] == expected, "\(config["baselineOptions"] ?? "none")")
     }
 
+    /// Without --out, the run directory is the folder the original code names for the
+    /// settings (logs/{dataset}_nfg…_ncls…_nproto…_{baseline}_{mode}_b1…_b2…_{fixed|dynamic}_{ckpt_label}),
+    /// announced when the run starts; the same command resumes it. The original's
+    /// ImageNet names are accepted as image-folder datasets.
+    @Test func withoutOutTheRunDirectoryIsNamedAsTheOriginalNamesIt() throws {
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var arguments = Self.arguments(baseline: "lucir", mode: "dual", out: "unused", extra: ["--ckpt_label=Exp_01", "--epochs-fg", "1", "--stop-after-phase", "0"])
+        let outIndex = try #require(arguments.firstIndex(of: "--out"))
+        arguments.removeSubrange(outIndex ... outIndex + 1)
+        let first = try CommandRunner.run(arguments, directory: dir)
+        #expect(first.status == 0, "stderr: \(first.stderr)")
+        let name = "logs/synthetic_nfg2_ncls2_nproto10_lucir_dual_b1ss_b2free_dynamic_Exp_01"
+        #expect(first.stderr.contains("the run directory is \(name)"), "\(first.stderr)")
+        let checkpoint = dir.appendingPathComponent("\(name)/checkpoints/phase-0.ckpt").path
+        let written = try FileManager.default.attributesOfItem(atPath: checkpoint)[.modificationDate] as? Date
+        #expect(written != nil)
+        // The same command again finds the directory and resumes: phase 0 is not trained again.
+        let again = try CommandRunner.run(arguments, directory: dir)
+        #expect(again.status == 0 && again.stderr.contains("the run directory is \(name)"), "\(again.stderr)")
+        #expect(try FileManager.default.attributesOfItem(atPath: checkpoint)[.modificationDate] as? Date == written)
+
+        // --dataset imagenet_sub is the image-folder dataset: without a data directory,
+        // the error is the image folder's, not an unknown dataset.
+        let imagenet = try CommandRunner.run(["run", "--dataset=imagenet_sub", "--data_dir=\(dir.path)/none", "--out", dir.appendingPathComponent("x").path],
+                                             directory: dir)
+        #expect(imagenet.status != 0 && !imagenet.stderr.contains("expected one of"), "\(imagenet.stderr)")
+    }
+
     /// Killed with SIGKILL during phase 1, the same command finishes with the same
     /// results as an uninterrupted run.
     @Test func resumeAfterSIGKILLGivesIdenticalResults() throws {

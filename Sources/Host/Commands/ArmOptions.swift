@@ -112,15 +112,16 @@ struct ArmOptions: ParsableArguments {
     var gpu: String?
     @Option(name: .customLong("num_workers"), help: ArgumentHelp("Ignored (decoding uses the engine's threads).", visibility: .hidden))
     var numWorkers: String?
-    @Option(name: .customLong("ckpt_label"), help: ArgumentHelp("Ignored (the run directory is --out).", visibility: .hidden))
+    @Option(name: .customLong("ckpt_label"), help: ArgumentHelp("The label at the end of the run directory's name without --out (default exp01); ignored with --out.", visibility: .hidden))
     var ckptLabel: String?
 
-    /// What the ignored options mean here.
-    var ignoredNotes: [String] {
+    /// What the ignored options mean here (`--ckpt_label` names the run directory
+    /// unless `--out` is given).
+    func ignoredNotes(outGiven: Bool) -> [String] {
         var notes: [String] = []
         if gpu != nil { notes.append("--gpu is ignored: cil runs on the CPU") }
         if numWorkers != nil { notes.append("--num_workers is ignored: decoding uses the engine's threads") }
-        if ckptLabel != nil { notes.append("--ckpt_label is ignored: results go to --out") }
+        if ckptLabel != nil, outGiven { notes.append("--ckpt_label is ignored: results go to --out") }
         return notes
     }
 
@@ -157,6 +158,7 @@ struct ArmOptions: ParsableArguments {
     /// The fully resolved configuration.
     func resolve(data given: DatasetOptions, catalog: PluginCatalog, notes: (String) -> Void = { _ in }) throws -> RunConfiguration {
         var data = given
+        if let name = DatasetOptions.originalNames[data.dataset] { data.dataset = name }
         if data.dataset == "auto" {
             let (name, notice) = DatasetAuto.resolve(dataDir: data.dataDir)
             data.dataset = name

@@ -24,9 +24,13 @@ struct DatasetOptions: ParsableArguments {
     @Option(name: .customLong("data-seed"), help: "synthetic: the seed the images are generated from.")
     var dataSeed: UInt64 = 1
 
+    /// The original code's dataset names and the dataset each one is here: its
+    /// ImageNet-Subset and ImageNet are folders holding train/ and val/ (`--data_dir`).
+    static let originalNames = ["imagenet_sub": "imagefolder", "imagenet": "imagefolder"]
+
     func validate() throws {
-        guard DatasetCatalog.names.contains(dataset) || dataset == "auto" else {
-            throw ValidationError("--dataset \(dataset): expected one of \(DatasetCatalog.names.joined(separator: ", ")) or auto")
+        guard DatasetCatalog.names.contains(dataset) || dataset == "auto" || Self.originalNames[dataset] != nil else {
+            throw ValidationError("--dataset \(dataset): expected one of \(DatasetCatalog.names.joined(separator: ", ")), auto, or the original code's \(Self.originalNames.keys.sorted().joined(separator: ", ")) (image folders)")
         }
         if let numClasses, numClasses < 1 {
             throw ValidationError("--num-classes must be at least 1, got \(numClasses)")
@@ -39,7 +43,7 @@ struct DatasetOptions: ParsableArguments {
     /// The request for `DatasetCatalog.load`.
     var request: DatasetCatalog.Request {
         DatasetCatalog.Request(
-            name: dataset, dataDirectory: dataDir,
+            name: Self.originalNames[dataset] ?? dataset, dataDirectory: dataDir,
             synthetic: .init(numClasses: numClasses ?? 100, imagesPerClass: imagesPerClass,
                              testImagesPerClass: testImagesPerClass, seed: dataSeed))
     }

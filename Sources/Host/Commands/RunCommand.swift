@@ -20,8 +20,8 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var directories: PluginDirectoryOptions
     @OptionGroup var arm: ArmOptions
 
-    @Option(help: "The run directory (created; an existing one with the same configuration is resumed).")
-    var out: String
+    @Option(help: "The run directory (created; an existing one with the same configuration is resumed). Default: logs/NAME, the folder name the original code gives a run of these settings and --ckpt_label (default exp01).")
+    var out: String?
 
     @Option(name: .customLong("phase0-from"),
             help: ArgumentHelp("""
@@ -62,11 +62,16 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let progress = RunProgress(quiet: quiet)
-        for note in arm.ignoredNotes { progress.note(note) }
+        for note in arm.ignoredNotes(outGiven: out != nil) { progress.note(note) }
         try Engine.configure(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let catalog = PluginLoader.loadAll(pluginDirs: directories.pluginDirs)
         for failure in catalog.failures { progress.note("warning: \(failure)") }
         var config = try arm.resolve(data: data, catalog: catalog) { progress.note($0) }
+        let out = self.out ?? OriginalRunName.directory(dataset: data.dataset, config: config, ckptLabel: arm.ckptLabel)
+        if self.out == nil {
+            // Where the results go is worth a line even with --quiet.
+            FileHandle.standardError.write(Data("cil: the run directory is \(out) (named as the original code names it; --out chooses another)\n".utf8))
+        }
         let directory = RunDirectory(url: URL(fileURLWithPath: out))
         var phase0Directory = phase0From
         if let initFrom {
