@@ -13,7 +13,8 @@ struct RunCommand: ParsableCommand {
         Defaults come from --preset (paper: docs/ALGORITHMS.md §1.7, 160 epochs; quick: a \
         reduced budget that finishes in minutes); explicit flags override the preset. The \
         original code's underscore names are accepted (--nb_cl_fg, --branch_1, --fusion_lr, \
-        --the_lambda, ...); --gpu, --num_workers and --ckpt_label are accepted and ignored.
+        --the_lambda, ...); --gpu and --num_workers are accepted and ignored; --ckpt_label names \
+        the run directory when --out is not given.
         """)
 
     @OptionGroup var data: DatasetOptions
