@@ -164,9 +164,10 @@ struct CompareCommand: ParsableCommand {
         }
         let directory = URL(fileURLWithPath: out).standardizedFileURL
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let plan = ComparisonPlan(experiment: experiment, directory: directory,
+        var plan = ComparisonPlan(experiment: experiment, directory: directory,
                                   pluginDirs: directories.pluginDirs.map { URL(fileURLWithPath: $0).standardizedFileURL.path },
                                   extraArguments: runOptions)
+        plan.phaseZeroKeys = ComparisonPlan.recipeKeys(of: experiment, catalog: PluginLoader.loadAll(pluginDirs: directories.pluginDirs))
         let log = { (line: String) in FileHandle.standardError.write(Data("cil compare: \(line)\n".utf8)) }
         if slurm {
             let resources = SlurmResources(partition: partition, time: time, cpusPerTask: cpusPerTask ?? 1, mem: mem, extra: sbatchOptions)

@@ -136,7 +136,7 @@ enum RunLauncher {
             directory.log(["event": "created", "sdk": SDKInfo.version, "blas_core": BLAS.coreName])
         }
         if let source = phase0From, directory.lastCheckpointedPhase() == nil {
-            try adoptPhaseZero(from: source, into: directory, config: config)
+            try adoptPhaseZero(from: source, into: directory, config: config, catalog: catalog)
         }
         let run = try IncrementalRun(config: config, directory: directory, catalog: catalog, progress: progress)
         directory.log(["event": "start", "threads": Parallel.threads, "blas_core": BLAS.coreName])
@@ -162,8 +162,10 @@ enum RunLauncher {
         return results
     }
 
-    /// Copies another run's phase-0 checkpoint when both train the same phase 0.
-    static func adoptPhaseZero(from source: String, into directory: RunDirectory, config: RunConfiguration) throws {
+    /// Copies another run's phase-0 checkpoint when both train the same phase 0 (the
+    /// other run's baseline may differ if both declare the same phase-0 recipe).
+    static func adoptPhaseZero(from source: String, into directory: RunDirectory, config: RunConfiguration,
+                               catalog: PluginCatalog) throws {
         let sourceDirectory = RunDirectory(url: URL(fileURLWithPath: source))
         let url = sourceDirectory.checkpointURL(phase: 0)
         var isDirectory: ObjCBool = false
@@ -174,7 +176,8 @@ enum RunLauncher {
             throw RunError.configuration("--phase0-from \(source): no finished phase 0 (\(url.path) is missing)")
         }
         var checkpoint = try Checkpoint.load(from: url)
-        guard checkpoint.header.configuration.sharesPhaseZero(with: config) else {
+        let trained = checkpoint.header.configuration.baseline
+        guard checkpoint.header.configuration.sharesPhaseZero(with: config, catalog: catalog) else {
             let diff = config.differences(from: checkpoint.header.configuration).prefix(6).joined(separator: "; ")
             throw RunError.configuration("--phase0-from \(source): its phase 0 was trained differently (\(diff))")
         }
@@ -185,6 +188,6 @@ enum RunLauncher {
             checkpoint.values[i] = [initialAlpha]
         }
         try writeAtomically(try checkpoint.encoded(), to: directory.checkpointURL(phase: 0))
-        directory.log(["event": "phase0_adopted", "from": url.path])
+        directory.log(["event": "phase0_adopted", "from": url.path, "baseline": trained])
     }
 }

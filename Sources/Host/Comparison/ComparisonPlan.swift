@@ -1,3 +1,4 @@
+import CILSDK
 import Foundation
 
 /// The cells of a comparison (baselines × seeds × arms) and the `cil run` command
@@ -5,9 +6,11 @@ import Foundation
 /// seed is its run's training seed (also its class-order seed unless the experiment
 /// has `seed_varies: training`).
 ///
-/// Arms of one baseline and seed form a group that shares phase 0: the group's
-/// first arm trains it in its own run directory, every other arm starts from it
-/// (`--phase0-from` that directory, see `phaseZeroSource`).
+/// The cells of one seed whose baselines have the same phase-0 key form a group that
+/// shares phase 0 (every arm of a baseline, and every baseline declaring the same
+/// `Baseline.phaseZeroRecipe`, e.g. iCaRL and LUCIR): the group's first cell trains it
+/// in its own run directory, every other cell starts from it (`--phase0-from` that
+/// directory, `Cell.phaseZeroSource`).
 struct ComparisonPlan {
     let experiment: Experiment
     /// The comparison directory (absolute); runs go to `runs/BASELINE-ARM-seedN`.
@@ -15,15 +18,31 @@ struct ComparisonPlan {
     let pluginDirs: [String]
     /// `cil run` options given after `--`, shared by every run.
     let extraArguments: [String]
+    /// Each baseline's phase-0 key (`PhaseZeroRecipe.key`); a baseline missing here
+    /// shares phase 0 only between its own arms.
+    var phaseZeroKeys: [String: String] = [:]
+
+    /// The phase-0 keys of an experiment's baselines with their experiment options.
+    static func recipeKeys(of experiment: Experiment, catalog: PluginCatalog) -> [String: String] {
+        var keys: [String: String] = [:]
+        for baseline in experiment.baselines {
+            let options = Dictionary((experiment.baselineOptions[baseline] ?? []).map { ($0.0, $0.1) }) { _, last in last }
+            keys[baseline] = PhaseZeroRecipe.key(baseline: baseline, options: options, catalog: catalog)
+        }
+        return keys
+    }
 
     /// One cell of the grid: a run directory and the arguments of `cil run`
     /// (without the executable, `--phase0-from` and `--threads`).
     struct Cell {
         var run: ComparisonRun
         var arguments: [String]
-        /// Whether this is its group's first arm (the one that trains phase 0).
+        /// Whether this is its group's first cell (the one that trains phase 0).
         var first: Bool
         var groupKey: String
+        /// The run directory of the group's first cell, whose phase 0 this cell starts
+        /// from; nil for the first cell itself.
+        var phaseZeroSource: URL?
     }
 
     /// The run directory of one arm.
@@ -50,28 +69,25 @@ struct ComparisonPlan {
     /// Every cell, by baseline, then seed, then arm in the experiment's order.
     func cells() -> [Cell] {
         var out: [Cell] = []
+        var trainer: [String: URL] = [:]
         let common = experiment.common.filter { !Self.classOrderSeedKeys.contains($0.0) }
         for baseline in experiment.baselines {
             for seed in experiment.seeds {
-                for (i, arm) in experiment.arms.enumerated() {
+                for arm in experiment.arms {
                     let dir = runDirectory(baseline: baseline, arm: arm.name, seed: seed)
                     var args = ["run"] + RunArguments.make(common + arm.options)
                         + ["--baseline=\(baseline)"] + seedArguments(seed) + ["--out=\(dir.path)"] + extraArguments
                         + (experiment.baselineOptions[baseline] ?? []).map { "--baseline-option=\($0.0)=\($0.1)" }
                     for d in pluginDirs { args.append("--plugin-dir=\(d)") }
+                    let group = "\(phaseZeroKeys[baseline] ?? "baseline \(baseline)")/seed \(seed)"
+                    let source = trainer[group]
+                    if source == nil { trainer[group] = dir }
                     out.append(Cell(run: ComparisonRun(baseline: baseline, arm: arm.name, seed: seed, directory: dir.path),
-                                    arguments: args, first: i == 0, groupKey: "\(baseline)/\(seed)"))
+                                    arguments: args, first: source == nil, groupKey: group, phaseZeroSource: source))
                 }
             }
         }
         return out
-    }
-
-    /// The run directory that trains phase 0 for `cell`'s group (its first arm);
-    /// nil for the first arm itself.
-    func phaseZeroSource(for cell: Cell) -> URL? {
-        guard !cell.first, let arm = experiment.arms.first else { return nil }
-        return runDirectory(baseline: cell.run.baseline, arm: arm.name, seed: cell.run.seed)
     }
 
     /// The phase-0 checkpoint of a run directory.

@@ -2,9 +2,10 @@ import CILSDK
 import Foundation
 
 /// Runs the arms of a comparison, each as its own `cil run` process (a crashing
-/// plugin fails its arm, not the comparison), up to `jobs` at a time. Arms of one
-/// baseline and seed share phase 0: the first arm trains it, the others start from
-/// its checkpoint (`--phase0-from`) once it exists. The first arms are started
+/// plugin fails its arm, not the comparison), up to `jobs` at a time. The cells of a
+/// phase-0 group (`ComparisonPlan`: the arms of a baseline and seed, and of every
+/// baseline with the same phase-0 recipe) share phase 0: the first trains it, the
+/// others start from its checkpoint (`--phase0-from`) once it exists. The first arms are started
 /// before the others, so that no slot waits for a phase 0 that has not begun. Each
 /// `cil run` locks its own run directory (`DirectoryLock`); reading another arm's
 /// phase 0 takes no lock, so an arm may adopt it while that arm trains on.
@@ -36,7 +37,7 @@ struct ComparisonScheduler {
 
         /// The group's phase-0 source once its checkpoint exists.
         func phaseZeroReady(_ job: Job) -> URL? {
-            guard let first = plan.phaseZeroSource(for: job) else { return nil }
+            guard let first = job.phaseZeroSource else { return nil }
             return FileManager.default.fileExists(atPath: ComparisonPlan.phaseZeroCheckpoint(of: first.path).path) ? first : nil
         }
 

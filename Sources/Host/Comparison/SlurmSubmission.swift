@@ -3,10 +3,11 @@ import Foundation
 /// `cil compare --slurm`: hands a comparison's unfinished cells to Slurm as two
 /// job arrays written into `DIR/slurm/`:
 ///
-/// - `phase0.sbatch`: one task per baseline and seed whose shared phase 0 is not
-///   trained yet: the group's first arm with `cil run --stop-after-phase=0`;
+/// - `phase0.sbatch`: one task per phase-0 group and seed (`ComparisonPlan`) whose
+///   shared phase 0 is not trained yet: the group's first cell with `cil run
+///   --stop-after-phase=0`;
 /// - `arms.sbatch`: one task per unfinished cell (arm and seed), each `cil run` on
-///   its own run directory (other arms with `--phase0-from` the first arm's),
+///   its own run directory (the group's other cells with `--phase0-from` the first's),
 ///   submitted with `--dependency=afterok:<phase-0 job>` when there is one.
 ///
 /// Finished cells (complete results.json) are skipped, so resubmitting the same
@@ -41,14 +42,14 @@ struct SlurmSubmission {
             phaseZero.append(.init(run: cell.run, arguments: cell.arguments + ["--stop-after-phase=0"]))
         }
         let arms = open.map { cell in
-            SlurmJobArray.Task(run: cell.run, arguments: cell.arguments + (plan.phaseZeroSource(for: cell).map { ["--phase0-from=\($0.path)"] } ?? []))
+            SlurmJobArray.Task(run: cell.run, arguments: cell.arguments + (cell.phaseZeroSource.map { ["--phase0-from=\($0.path)"] } ?? []))
         }
         func array(_ name: String, _ purpose: String, _ tasks: [SlurmJobArray.Task], kill: Bool) -> SlurmJobArray? {
             tasks.isEmpty ? nil : SlurmJobArray(name: name, purpose: purpose, executable: executable, tasks: tasks,
                                                 logDirectory: logDirectory, workingDirectory: FileManager.default.currentDirectoryPath,
                                                 resources: resources, killOnInvalidDependency: kill)
         }
-        return (array("cil-phase0", "the shared phase 0 of each baseline and seed (\(plan.directory.path))", phaseZero, kill: false),
+        return (array("cil-phase0", "the shared phase 0 of each phase-0 group and seed (\(plan.directory.path))", phaseZero, kill: false),
                 array("cil-arms", "every unfinished arm and seed (\(plan.directory.path))", arms, kill: !phaseZero.isEmpty),
                 cells.count - open.count)
     }
@@ -63,7 +64,7 @@ struct SlurmSubmission {
         record.log_directory = logDirectory.path
         record.cells = plan.cells().map { cell in
             SlurmRecord.Cell(baseline: cell.run.baseline, arm: cell.run.arm, seed: cell.run.seed, directory: cell.run.directory,
-                             phase0_directory: (plan.phaseZeroSource(for: cell)?.path) ?? cell.run.directory)
+                             phase0_directory: (cell.phaseZeroSource?.path) ?? cell.run.directory)
         }
         if !dryRun {
             let previous = record.submissions.filter { !$0.dry_run }.flatMap { [$0.phase0?.job_id, $0.arms?.job_id].compactMap { $0 } }

@@ -74,9 +74,14 @@ struct RunConfiguration: Codable, Equatable {
     /// (`--phase0-from FILE`); nil: phase 0 starts from a fresh initialisation.
     var phaseZeroWeights: PhaseZeroWeights?
 
-    /// Whether `other` trains the same phase 0 (so its phase-0 model can be reused).
-    func sharesPhaseZero(with other: RunConfiguration) -> Bool {
+    /// Whether `other` trains the same phase 0 (so its phase-0 model can be reused):
+    /// every setting phase 0 reads is equal, and the baselines are the same with the
+    /// same options or declare the same phase-0 recipe (`PhaseZeroRecipe`).
+    func sharesPhaseZero(with other: RunConfiguration, catalog: PluginCatalog) -> Bool {
         var a = self, b = other
+        if PhaseZeroRecipe.key(of: a, catalog: catalog) == PhaseZeroRecipe.key(of: b, catalog: catalog) {
+            a.baseline = ""; b.baseline = ""; a.baselineOptions = [:]; b.baselineOptions = [:]
+        }
         a.branchMode = .single; b.branchMode = .single
         a.branch1 = ""; b.branch1 = ""; a.branch2 = ""; b.branch2 = ""
         a.branch1Options = [:]; b.branch1Options = [:]; a.branch2Options = [:]; b.branch2Options = [:]

@@ -28,6 +28,12 @@ public final class ICaRL: Baseline {
     /// The original code's iCaRL flags.
     public static let originalFlags = ["icarl_T": "T", "icarl_beta": "beta"]
 
+    /// Phase 0 of the `manets` variant is LUCIR's (cosine head, softmax cross-entropy,
+    /// no phase-end work); T and β act from phase 1 on. The `classic` variant's is its own.
+    public static func phaseZeroRecipe(options: PluginOptions) -> String? {
+        options.string("variant") == Variant.manets.rawValue ? CosineHead.crossEntropyPhaseZeroRecipe : nil
+    }
+
     enum Variant: String { case manets, classic }
     let variant: Variant
     let temperature: Float

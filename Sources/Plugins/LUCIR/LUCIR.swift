@@ -27,6 +27,10 @@ public final class LUCIR: Baseline {
     /// The original code's LUCIR flags.
     public static let originalFlags = ["the_lambda": "lambda-base", "dist": "dist", "K": "K", "lw_mr": "lw-mr"]
 
+    /// Phase 0 is the cosine head trained with cross-entropy alone; every option acts
+    /// from phase 1 on.
+    public static func phaseZeroRecipe(options: PluginOptions) -> String? { CosineHead.crossEntropyPhaseZeroRecipe }
+
     let lambdaBase: Float
     let dist: Float
     let hardNegatives: Int

@@ -188,6 +188,15 @@ public protocol Baseline: AnyObject {
     /// name as the original spells it (`the_lambda`, `icarl_T`; the host accepts the
     /// flags it lists in `cil run --help`) → the option it sets. Default: none.
     static var originalFlags: [String: String] { get }
+    /// The name of the computation this baseline's phase 0 performs with `options`, or
+    /// nil (the default) when it is the baseline's own. Two baselines that return the
+    /// same name promise that, in one run setting, their phase 0 is the same
+    /// computation: the same head and its initialisation (the same random draws), the
+    /// same loss, the same `trainingPolicy` and the same `phaseDidEnd` for phase 0. A
+    /// comparison then trains that phase 0 once and shares it between them (the host
+    /// also checks every other setting of the two runs). LUCIR and the `manets`
+    /// variant of iCaRL name theirs `cosine-head/softmax-cross-entropy`.
+    static func phaseZeroRecipe(options: PluginOptions) -> String?
 
     /// A baseline configured with checked options for a run.
     init(options: PluginOptions, setting: RunSetting) throws
@@ -210,6 +219,7 @@ public protocol Baseline: AnyObject {
 
 extension Baseline {
     public static var originalFlags: [String: String] { [:] }
+    public static func phaseZeroRecipe(options: PluginOptions) -> String? { nil }
     public func phaseDidEnd(_ context: PhaseEndContext) throws {}
     public var trainingPolicy: TrainingPolicy { TrainingPolicy() }
 }

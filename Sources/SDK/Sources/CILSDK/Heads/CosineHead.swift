@@ -14,6 +14,11 @@ public final class CosineHead: ClassifierHead {
     public let featureDimension: Int
     public var isTraining = true
 
+    /// The `Baseline.phaseZeroRecipe` of a phase 0 that trains this head, made by
+    /// `init(featureDimension:classCount:rng:)`, with softmax cross-entropy on its
+    /// logits alone and no phase-end work (LUCIR; iCaRL's `manets` variant).
+    public static let crossEntropyPhaseZeroRecipe = "cosine-head/softmax-cross-entropy"
+
     public init(featureDimension: Int, classCount: Int, rng: inout RandomGenerator) {
         self.featureDimension = featureDimension
         newWeight = Self.freshRows(classCount, featureDimension, rng: &rng)
