@@ -309,6 +309,18 @@ struct OpForwardTests {
         }
     }
 
+    @Test("subsampledZeroPadded keeps every s-th row and column and appends zero channels",
+          arguments: [([2, 3, 5, 4], 2, 6), ([1, 2, 4, 4], 2, 2), ([2, 2, 6, 7], 3, 5)])
+    func subsampledZeroPadded(_ shape: [Int], _ stride: Int, _ channels: Int) {
+        var rng = opRNG("subsampledZeroPadded.forward \(shape)")
+        checkOpForward("subsampledZeroPadded \(shape) s\(stride) c\(channels)",
+                       [OpInput(shape, rng.normals(NaiveRef.count(shape)))], tolerance: .tight) {
+            $0[0].subsampledZeroPadded(stride: stride, channels: channels)
+        } reference: {
+            NaiveRef.subsampleZeroPad($0[0], shape, stride: stride, channels: channels)
+        }
+    }
+
     @Test("concatenate along each axis", arguments: [0, 1, 2])
     func concatenate(_ axis: Int) {
         var rng = opRNG("concat.forward \(axis)")

@@ -341,6 +341,18 @@ struct OpGradientTests {
         }
     }
 
+    @Test("subsampledZeroPadded gradient: the kept positions only",
+          arguments: [([2, 3, 5, 4], 2, 6), ([1, 2, 4, 4], 2, 2), ([2, 2, 6, 7], 3, 5)])
+    func subsampledZeroPadded(_ shape: [Int], _ stride: Int, _ channels: Int) {
+        var rng = opRNG("subsampledZeroPadded.grad \(shape)")
+        checkOp("subsampledZeroPadded \(shape) s\(stride) c\(channels)",
+                [OpInput(shape, rng.normals(NaiveRef.count(shape)))], rng: &rng) {
+            $0[0].subsampledZeroPadded(stride: stride, channels: channels)
+        } reference: {
+            NaiveRef.subsampleZeroPad($0[0], shape, stride: stride, channels: channels)
+        }
+    }
+
     @Test("concatenate gradient (one frozen part)", arguments: [0, 1, 2])
     func concatenate(_ axis: Int) {
         var rng = opRNG("concat.grad \(axis)")

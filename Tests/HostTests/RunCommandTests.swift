@@ -54,6 +54,36 @@ struct RunCommandTests {
         #expect(abs((results["forgetting_cnn"] as! Double) - forgetting) < 1e-9)
     }
 
+    /// `--backbone rebuffi32` (PODNet's CIFAR network) runs plain and on MANets, where
+    /// its four levels get four α.
+    @Test(arguments: ["single", "dual"])
+    func rebuffi32BackboneRuns(mode: String) throws {
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = try CommandRunner.run(Self.arguments(baseline: "podnet", mode: mode, out: dir.path,
+                                                       extra: ["--backbone", "rebuffi32", "--epochs-fg", "1", "--epochs", "1"]))
+        #expect(out.status == 0, "stderr: \(out.stderr)")
+        let results = try Self.results(dir)
+        #expect((results["config"] as? [String: Any])?["backbone"] as? String == "rebuffi32")
+        let phases = Self.phases(results)
+        #expect(phases.count == 3)
+        for p in phases where mode == "dual" && p["phase"] as! Int > 0 {
+            #expect((p["alpha"] as? [Double])?.count == 4)
+        }
+    }
+
+    /// `cil run --help` offers rebuffi32, and an unknown backbone is refused naming it.
+    @Test func backboneChoicesIncludeRebuffi32() throws {
+        let help = try CommandRunner.run(["run", "--help"])
+        let text = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")  // undo the wrapping
+        #expect(help.status == 0 && text.contains("rebuffi32 (PODNet's CIFAR ResNet-32"), "\(help.stdout)")
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = try CommandRunner.run(Self.arguments(baseline: "podnet", mode: "single", out: dir.path, extra: ["--backbone", "rebuffi20"]))
+        #expect(out.status != 0 && out.status < 128, "must fail cleanly, status \(out.status)")
+        #expect(out.stderr.contains("--backbone rebuffi20: expected resnet32, resnet20, resnet18, resnet34 or rebuffi32"), "\(out.stderr)")
+    }
+
     /// The original code's method flags set the options the baseline maps them to
     /// (`Baseline.originalFlags`) and are ignored by a baseline that maps none.
     @Test(arguments: [("lucir", ["lambda-base": "7.0", "K": "3"]), ("icarl", ["T": "3.0"])])

@@ -51,7 +51,7 @@ struct ArmOptions: ParsableArguments {
     var lossTerm: String?
     @Option(name: .customLong("loss-term-weight"), help: "Weight of --loss-term (default 1).")
     var lossTermWeight: Float = 1
-    @Option(name: [.customLong("backbone"), .customLong("imgnet_backbone")], help: "resnet32 (CIFAR default), resnet20, resnet18 (image folders default) or resnet34.")
+    @Option(name: [.customLong("backbone"), .customLong("imgnet_backbone")], help: "resnet32 (CIFAR default), resnet20, resnet18 (image folders default), resnet34, or rebuffi32 (PODNet's CIFAR ResNet-32: zero-padded shortcuts, no ReLU after additions, a fourth one-block stage; 4 levels).")
     var backbone: String?
 
     // Optimisation.

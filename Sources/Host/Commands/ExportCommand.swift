@@ -13,7 +13,8 @@ struct ExportCommand: ParsableCommand {
         abstract: "Write the network of a finished phase as a PyTorch state dict (.safetensors).",
         discussion: """
         Plain networks (phase 0, or single-branch runs) get the original ResNet's names (conv1.weight, \
-        layer1.0.bn1.running_mean, fc.weight, fc.sigma, ...); MANets networks from phase 1 on get \
+        layer1.0.bn1.running_mean, fc.weight, fc.sigma, ...; with --backbone rebuffi32 PODNet's \
+        conv_1_3x3.weight, stage_1.blocks.0.bn_a.weight, ...); MANets networks from phase 1 on get \
         b1_model.*, b2_model.* and fusion_vars.0 ... (α). __metadata__ records the cil version, phase, \
         baseline, branch mode and types, backbone, classes and mode. --probe writes `images` (normal \
         random, seeded, [n, 3, H, W], already normalised), and cil's eval-mode `logits` and `features` \

@@ -41,13 +41,14 @@ final class RunNetworkBuilder {
     }
 
     /// The backbone of the configuration.
-    func makeBackbone(rng: inout RandomGenerator) throws -> ResNet {
+    func makeBackbone(rng: inout RandomGenerator) throws -> any Backbone {
         switch config.backbone {
         case "resnet32": return ResNet.cifar(blocksPerStage: 5, rng: &rng)
         case "resnet20": return ResNet.cifar(blocksPerStage: 3, rng: &rng)
         case "resnet18": return ResNet.imageNet(depth: 18, rng: &rng)
         case "resnet34": return ResNet.imageNet(depth: 34, rng: &rng)
-        default: throw RunError.configuration("--backbone \(config.backbone): expected resnet32, resnet20, resnet18 or resnet34")
+        case "rebuffi32": return RebuffiResNet.cifar(blocksPerStage: 5, width: 16, rng: &rng)
+        default: throw RunError.configuration("--backbone \(config.backbone): expected resnet32, resnet20, resnet18, resnet34 or rebuffi32")
         }
     }
 

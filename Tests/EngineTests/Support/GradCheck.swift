@@ -423,6 +423,16 @@ enum NaiveRef {
         return Out(shape: outShape, values: values)
     }
 
+    /// y[n, c, i, j] = x[n, c, s·i, s·j] for c < C, else 0; sides ⌈H/s⌉ × ⌈W/s⌉.
+    static func subsampleZeroPad(_ x: [Double], _ shape: [Int], stride s: Int, channels: Int) -> Out {
+        let outShape = [shape[0], channels, (shape[2] + s - 1) / s, (shape[3] + s - 1) / s]
+        let values = (0..<count(outShape)).map { i -> Double in
+            let idx = unravel(i, outShape)
+            return idx[1] < shape[1] ? x[offset([idx[0], idx[1], idx[2] * s, idx[3] * s], shape)] : 0
+        }
+        return Out(shape: outShape, values: values)
+    }
+
     static func concatenate(_ xs: [[Double]], _ shapes: [[Int]], axis: Int) -> Out {
         let ax = normAxis(axis, shapes[0].count)
         var outShape = shapes[0]

@@ -1,5 +1,5 @@
 // Ops that move elements without arithmetic: reshape, concatenation, slicing,
-// transposition, gathering.
+// transposition, gathering, the zero-padded subsampling shortcut.
 
 extension Tensor {
     /// The same elements under `newShape` (one dimension may be -1). Shares memory.
@@ -82,6 +82,43 @@ extension Tensor {
                 }
                 return gi
             }
+        }
+    }
+
+    /// The parameter-free ("option A") shortcut of a width-increasing residual block
+    /// (docs/ALGORITHMS.md §2.5): every `stride`-th row and column from the first,
+    /// then zero channels up to `channels`. [N, C, H, W] -> [N, channels, ⌈H/s⌉, ⌈W/s⌉]:
+    ///     y[n, c, i, j] = x[n, c, s·i, s·j] for c < C,   0 for C ≤ c < channels
+    /// (PyTorch: `cat([x[..., ::s, ::s], zeros], 1)`). The gradient goes back to the
+    /// kept positions; the zero channels send none.
+    public func subsampledZeroPadded(stride s: Int, channels: Int) -> Tensor {
+        precondition(rank == 4, "subsampledZeroPadded: needs NCHW input, got \(shape)")
+        precondition(s >= 1 && channels >= shape[1],
+                     "subsampledZeroPadded: stride \(s) must be >= 1 and \(channels) channels at least the input's \(shape[1])")
+        let N = shape[0], C = shape[1], H = shape[2], W = shape[3]
+        let oh = (H + s - 1) / s, ow = (W + s - 1) / s
+        let outShape = [N, channels, oh, ow]
+        let y = TensorStorage(count: Tensor.elementCount(outShape), repeating: 0)
+        let x = storage.pointer, yp = y.pointer
+        Parallel.forEach(N * C, grain: 8) { nc in
+            let (n, c) = nc.quotientAndRemainder(dividingBy: C)
+            let src = x + nc * H * W, dst = yp + (n * channels + c) * oh * ow
+            for i in 0..<oh {
+                for j in 0..<ow { dst[i * ow + j] = src[i * s * W + j * s] }
+            }
+        }
+        let inShape = shape
+        return Tensor.result("subsampledZeroPadded", shape: outShape, storage: y, inputs: [self]) { grad in
+            let gx = Tensor.zeros(inShape)
+            let gp = grad.storage.pointer, o = gx.storage.pointer
+            Parallel.forEach(N * C, grain: 8) { nc in
+                let (n, c) = nc.quotientAndRemainder(dividingBy: C)
+                let src = gp + (n * channels + c) * oh * ow, dst = o + nc * H * W
+                for i in 0..<oh {
+                    for j in 0..<ow { dst[i * s * W + j * s] = src[i * ow + j] }
+                }
+            }
+            return [gx]
         }
     }
 

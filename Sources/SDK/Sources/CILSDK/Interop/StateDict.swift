@@ -210,7 +210,7 @@ public enum StateDict {
     /// A sentence for the commonest mismatch: a plain file for a dual network or back.
     static func hint(_ file: SafeTensorsFile, _ network: AggregatedNetwork) -> String? {
         let fileIsDual = file.tensors.contains { $0.name.hasPrefix("b1_model.") }
-        let fileIsPlain = file.tensors.contains { $0.name == "conv1.weight" }
+        let fileIsPlain = file.tensors.contains { $0.name == "conv1.weight" || $0.name == "conv_1_3x3.weight" }
         if isDual(network), fileIsPlain, !fileIsDual {
             return "the file holds a plain network (no b1_model./b2_model. prefixes) and the network is a dual (MANets) one"
         }

@@ -38,13 +38,13 @@ public final class AggregatedNetwork: Layer {
     public var isTraining = true
 
     /// The phase-0 network: `backbone`'s levels and `head`.
-    public init(backbone: ResNet, head: any ClassifierHead, branchMode: BranchMode) {
+    public init(backbone: any Backbone, head: any ClassifierHead, branchMode: BranchMode) {
         precondition(head.featureDimension == backbone.featureDimension,
                      "AggregatedNetwork: head takes \(head.featureDimension)-d features, backbone gives \(backbone.featureDimension)")
         self.branchMode = branchMode
-        stable = backbone.levels
+        stable = backbone.levelBlocks
         plastic = nil
-        alphas = backbone.levels.map { _ in
+        alphas = stable.map { _ in
             Tensor(shape: [1], repeating: branchMode == .dual ? 0.5 : 1, requiresGrad: branchMode == .dual)
         }
         self.head = head
