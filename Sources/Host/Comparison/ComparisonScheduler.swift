@@ -15,90 +15,116 @@ struct ComparisonScheduler {
 
     typealias Job = ComparisonPlan.Cell
 
+    /// What the scheduler knows while it runs: the jobs not started, the processes
+    /// running, the runs ended, and which phase-0 groups' first cells have ended.
+    private struct State {
+        var pending: [Job] = []
+        var running: [(job: Job, process: Process, log: URL)] = []
+        var finished: [ComparisonRun] = []
+        var firstDone: Set<String> = []
+    }
+
     /// Runs every job; returns the runs with their results or failures.
     func run(log: (String) -> Void) throws -> [ComparisonRun] {
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        // Arms that train a phase 0 start first: every other arm waits for one.
-        // A cell finished by an earlier invocation is reported, not launched again.
-        var finished: [ComparisonRun] = []
-        var firstDone: [String: Bool] = [:]
+        var state = initialState()
+        let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(jobs, 1))
+        try FileManager.default.createDirectory(at: plan.directory.appendingPathComponent("runs"), withIntermediateDirectories: true)
+        while !state.pending.isEmpty || !state.running.isEmpty {
+            try startWhatMayStart(&state, threads: threads, log: log)
+            usleep(200_000)
+            collectEnded(&state, log: log)
+        }
+        return state.finished
+    }
+
+    /// The cells to run, first cells (which train a phase 0) first: every other cell
+    /// waits for one. A cell finished by an earlier invocation is reported, not launched again.
+    private func initialState() -> State {
+        var state = State()
         var cells: [Job] = []
         for cell in plan.cells() {
             guard let results = ComparisonPlan.loadResults(cell.run.directory), results.complete else { cells.append(cell); continue }
             var run = cell.run
             run.results = results
-            finished.append(run)
-            if cell.first { firstDone[cell.groupKey] = true }
+            state.finished.append(run)
+            if cell.first { state.firstDone.insert(cell.groupKey) }
         }
-        var pending = cells.filter(\.first) + cells.filter { !$0.first }
-        var running: [(job: Job, process: Process, log: URL)] = []
-        let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(jobs, 1))
-        try FileManager.default.createDirectory(at: plan.directory.appendingPathComponent("runs"), withIntermediateDirectories: true)
+        state.pending = cells.filter(\.first) + cells.filter { !$0.first }
+        return state
+    }
 
-        /// The group's phase-0 source once its checkpoint exists.
-        func phaseZeroReady(_ job: Job) -> URL? {
-            guard let first = job.phaseZeroSource else { return nil }
-            return FileManager.default.fileExists(atPath: ComparisonPlan.phaseZeroCheckpoint(of: first.path).path) ? first : nil
-        }
+    /// The group's phase-0 source once its checkpoint exists.
+    private func phaseZeroReady(_ job: Job) -> URL? {
+        guard let first = job.phaseZeroSource else { return nil }
+        return FileManager.default.fileExists(atPath: ComparisonPlan.phaseZeroCheckpoint(of: first.path).path) ? first : nil
+    }
 
-        while !pending.isEmpty || !running.isEmpty {
-            // Start what may start.
-            var i = 0
-            while running.count < jobs, i < pending.count {
-                var job = pending[i]
-                let source = phaseZeroReady(job)
-                let mayStart = job.first || source != nil || firstDone[job.groupKey] == true
-                if !mayStart { i += 1; continue }
-                pending.remove(at: i)
-                // A run directory another process holds (a `cil run` of its own, or an arm
-                // of an earlier comparison still going) fails its arm with the lock's
-                // message, before anything in it is touched (its log.txt included). The
-                // group's other arms then go on as after any failed first arm.
-                if let inUse = DirectoryLock.inUse(URL(fileURLWithPath: job.run.directory), kind: "run directory") {
-                    var run = job.run
-                    run.results = ComparisonPlan.loadResults(run.directory)
-                    run.failure = inUse.description
-                    log("FAILED \(run.baseline) / \(run.arm) / seed \(run.seed): \(inUse)")
-                    if job.first { firstDone[job.groupKey] = true }
-                    finished.append(run)
-                    continue
-                }
-                // `cil run` adopts it only while the run has no checkpoint of its own.
-                if let source { job.arguments.append("--phase0-from=\(source.path)") }
-                job.arguments.append("--threads=\(threads)")
-                try FileManager.default.createDirectory(atPath: job.run.directory, withIntermediateDirectories: true)
-                let logURL = URL(fileURLWithPath: job.run.directory).appendingPathComponent("log.txt")
-                _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-                let handle = try FileHandle(forWritingTo: logURL)
-                _ = try? handle.seekToEnd()
-                let process = Process()
-                process.executableURL = executable
-                process.arguments = job.arguments
-                process.standardOutput = handle
-                process.standardError = handle
-                try process.run()
-                log("started \(job.run.baseline) / \(job.run.arm) / seed \(job.run.seed) → \(job.run.directory)")
-                running.append((job, process, logURL))
-            }
-            usleep(200_000)
-            // Collect what ended.
-            running.removeAll { entry in
-                guard !entry.process.isRunning else { return false }
-                var run = entry.job.run
-                let status = entry.process.terminationStatus
+    /// Starts pending jobs while slots are free: a first cell at once, another cell
+    /// once its group's phase 0 exists (or its first cell ended without one).
+    private func startWhatMayStart(_ state: inout State, threads: Int, log: (String) -> Void) throws {
+        var i = 0
+        while state.running.count < jobs, i < state.pending.count {
+            var job = state.pending[i]
+            let source = phaseZeroReady(job)
+            guard job.first || source != nil || state.firstDone.contains(job.groupKey) else { i += 1; continue }
+            state.pending.remove(at: i)
+            // A run directory another process holds (a `cil run` of its own, or an arm
+            // of an earlier comparison still going) fails its arm with the lock's
+            // message, before anything in it is touched (its log.txt included). The
+            // group's other cells then go on as after any failed first cell.
+            if let inUse = DirectoryLock.inUse(URL(fileURLWithPath: job.run.directory), kind: "run directory") {
+                var run = job.run
                 run.results = ComparisonPlan.loadResults(run.directory)
-                if entry.process.terminationReason == .exit && status == 0 {
-                    log("finished \(run.baseline) / \(run.arm) / seed \(run.seed)")
-                } else {
-                    run.failure = Self.failure(of: entry.process, baseline: run.baseline, log: entry.log)
-                    log("FAILED \(run.baseline) / \(run.arm) / seed \(run.seed): \(run.failure!)")
-                }
-                if entry.job.first { firstDone[entry.job.groupKey] = true }
-                finished.append(run)
-                return true
+                run.failure = inUse.description
+                log("FAILED \(run.baseline) / \(run.arm) / seed \(run.seed): \(inUse)")
+                if job.first { state.firstDone.insert(job.groupKey) }
+                state.finished.append(run)
+                continue
             }
+            // `cil run` adopts it only while the run has no checkpoint of its own.
+            if let source { job.arguments.append("--phase0-from=\(source.path)") }
+            job.arguments.append("--threads=\(threads)")
+            let (process, logURL) = try launch(job)
+            log("started \(job.run.baseline) / \(job.run.arm) / seed \(job.run.seed) → \(job.run.directory)")
+            state.running.append((job, process, logURL))
         }
-        return finished
+    }
+
+    /// Starts `job`'s `cil run`, its output appended to the run directory's log.txt.
+    private func launch(_ job: Job) throws -> (Process, URL) {
+        try FileManager.default.createDirectory(atPath: job.run.directory, withIntermediateDirectories: true)
+        let logURL = URL(fileURLWithPath: job.run.directory).appendingPathComponent("log.txt")
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: logURL)
+        _ = try? handle.seekToEnd()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = job.arguments
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return (process, logURL)
+    }
+
+    /// Moves the processes that ended to the finished runs, with their results or failures.
+    private func collectEnded(_ state: inout State, log: (String) -> Void) {
+        var ended: [ComparisonRun] = [], endedFirst: [String] = []
+        state.running.removeAll { entry in
+            guard !entry.process.isRunning else { return false }
+            var run = entry.job.run
+            run.results = ComparisonPlan.loadResults(run.directory)
+            if entry.process.terminationReason == .exit && entry.process.terminationStatus == 0 {
+                log("finished \(run.baseline) / \(run.arm) / seed \(run.seed)")
+            } else {
+                run.failure = Self.failure(of: entry.process, baseline: run.baseline, log: entry.log)
+                log("FAILED \(run.baseline) / \(run.arm) / seed \(run.seed): \(run.failure!)")
+            }
+            if entry.job.first { endedFirst.append(entry.job.groupKey) }
+            ended.append(run)
+            return true
+        }
+        state.finished += ended
+        state.firstDone.formUnion(endedFirst)
     }
 
     /// Why an arm's `cil run` failed, for the report: how it ended and, after a
