@@ -462,8 +462,8 @@ struct ComparisonReport: Codable {
 
     /// Writes comparison.{md,csv,json,svg} and index.html into `directory`.
     func write(to directory: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let encoder = JSONEncoder.cil
+        // A statistic of no finished seed is NaN, which JSON has no number for.
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try writeAtomically(Data(markdown.utf8), to: directory.appendingPathComponent("comparison.md"))
         try writeAtomically(Data(csv.utf8), to: directory.appendingPathComponent("comparison.csv"))

@@ -58,6 +58,8 @@ struct Checkpoint {
 
     /// Serialises and checksums.
     func encoded() throws -> Data {
+        // Compact, not `JSONEncoder.cil`: the header is read by cil alone, and another
+        // format would change the bytes (and checksum) of every checkpoint written.
         let json = try JSONEncoder().encode(header)
         var data = Self.magic
         var length = UInt64(json.count).littleEndian

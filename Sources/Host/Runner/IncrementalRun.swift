@@ -160,10 +160,8 @@ final class IncrementalRun {
     }
 
     func writeResults(_ phases: [PhaseResult]) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let results = RunResults(config: config, phases: phases, totalPhases: phaseCount)
-        try writeAtomically(try encoder.encode(results), to: directory.resultsURL)
+        try writeAtomically(try JSONEncoder.cil.encode(results), to: directory.resultsURL)
     }
 
     /// Phase p: imprinting, the epochs (network steps, then α steps), exemplar
