@@ -210,7 +210,7 @@ struct ComparisonReport: Codable {
             let seeding = orders.count == 1 && trainings.count > 1
                 ? "class order of seed \(c.classOrderSeed) for every run, training seed varied"
                 : "class order and training seed per run"
-            return "\(c.dataset), classes \(phases), \(seeding), \(c.budget) budget, \(c.epochsFirst)/\(c.epochs) epochs, preset \(c.preset), \(c.mode.rawValue) mode"
+            return "\(c.dataset), classes \(phases), \(seeding), \(c.budget.rawValue) budget, \(c.epochsFirst)/\(c.epochs) epochs, preset \(c.preset.rawValue), \(c.mode.rawValue) mode"
         }
     }
 

@@ -41,9 +41,8 @@ final class IncrementalRun {
         } else {
             plan = try PhasePlan.incremental(numClasses: dataset.numClasses, nbClFg: config.nbClFg, nbCl: config.nbCl)
         }
-        let budget: ExemplarBudget = config.budget == "dynamic" ? .dynamic(perClass: config.budgetPerClass) : .fixed(total: config.budgetTotal)
         incremental = try IncrementalProtocol(order: try ClassOrder.seeded(config.classOrderSeed, count: dataset.numClasses),
-                                              plan: plan, budget: budget)
+                                              plan: plan, budget: config.exemplarBudget)
         builder = try RunNetworkBuilder(config: config, catalog: catalog, classesPerPhase: plan.classesPerPhase)
         baseline = builder.baseline
         branchTypes = builder.branchTypes
@@ -211,8 +210,7 @@ final class IncrementalRun {
         let sgd = SGD(groups: groups)
         let step = TrainingStep(network: network, reference: old, optimizer: sgd, gradientClamp: policy.gradientClamp)
         let groupBase = groups.map(\.learningRate)
-        let scheduleKind = config.schedule == "cosine" ? ScheduleKind.cosine : .multistep
-        let networkSchedule: any LearningRateSchedule = scheduleKind == .cosine
+        let networkSchedule: any LearningRateSchedule = config.schedule == .cosine
             ? CosineSchedule(base: 1, tMax: epochs)
             : MultiStepSchedule.cifar(base: 1, epochs: epochs, gamma: config.lrFactor)
         var alphaLearner: AlphaLearner?
@@ -222,7 +220,7 @@ final class IncrementalRun {
                                         decayStaysInGradient: config.mode == .faithful)
             var rng = generator(phase: p, purpose: 3)
             let newPositions = newClasses.map { trainPositions[$0] }
-            let nbProtos = config.budget == "dynamic" ? config.budgetPerClass : config.budgetTotal / 100
+            let nbProtos = config.budget == .dynamic ? config.budgetPerClass : config.budgetTotal / 100
             if config.mode == .faithful {
                 balanced = BalancedSubset.faithful(newClassPositions: newPositions.flatMap { $0 }, nbCl: counts.new,
                                                    nbProtos: nbProtos, oldExemplars: oldExemplars, rng: &rng)
