@@ -7,7 +7,7 @@ import Foundation
 /// Unset options take the preset's value.
 struct ArmOptions: ParsableArguments {
     @Option(help: "Defaults: paper (docs/ALGORITHMS.md §1.7: 160 epochs, lr 0.1 with steps at 80/120, batch 128, fusion lr 1e-5, 2000 exemplars) or quick (a reduced budget, see README).")
-    var preset: String = "paper"
+    var preset: String = Preset.paper.rawValue
 
     // Protocol.
     @Option(name: [.customLong("seed"), .customLong("random-seed"), .customLong("random_seed")],
@@ -125,24 +125,6 @@ struct ArmOptions: ParsableArguments {
         return notes
     }
 
-    /// A preset's values.
-    struct Preset {
-        var epochs: Int, epochsFirst: Int, batchSize: Int, testBatchSize: Int, evalBatchSize: Int
-        var lr: Float, weightDecay: Float, momentum: Float, lrFactor: Float, fusionLR: Float
-        var trainImagesPerClass: Int?, budget: String, nbProtos: Int
-        /// The network schedule when --schedule is auto (nil: the baseline's own).
-        var schedule: String?
-    }
-
-    static let presets: [String: Preset] = [
-        "paper": Preset(epochs: 160, epochsFirst: 160, batchSize: 128, testBatchSize: 100, evalBatchSize: 128,
-                        lr: 0.1, weightDecay: 5e-4, momentum: 0.9, lrFactor: 0.1, fusionLR: 1e-5,
-                        trainImagesPerClass: nil, budget: "fixed", nbProtos: 20, schedule: nil),
-        "quick": Preset(epochs: 4, epochsFirst: 6, batchSize: 64, testBatchSize: 100, evalBatchSize: 128,
-                        lr: 0.1, weightDecay: 5e-4, momentum: 0.9, lrFactor: 0.1, fusionLR: 1e-3,
-                        trainImagesPerClass: 50, budget: "dynamic", nbProtos: 5, schedule: "cosine"),
-    ]
-
     /// "NAME=VALUE" pairs into a dictionary; errors name the flag.
     static func pairs(_ items: [String], flag: String) throws -> [String: String] {
         var out: [String: String] = [:]
@@ -155,8 +137,71 @@ struct ArmOptions: ParsableArguments {
         return out
     }
 
-    /// The fully resolved configuration.
+    /// The fully resolved configuration: the dataset, the checked flags, the plugins,
+    /// then every setting the flags leave open from the preset, the dataset or the baseline.
     func resolve(data given: DatasetOptions, catalog: PluginCatalog, notes: (String) -> Void = { _ in }) throws -> RunConfiguration {
+        let data = Self.resolvedDataset(given, notes: notes)
+        let choices = try parseChoices()
+        // Plugins must exist before anything runs: list the available ones if not.
+        let baselineType = try catalog.baseline(named: baseline)
+        _ = try catalog.branchType(named: branch1)
+        if choices.branchMode == .dual { _ = try catalog.branchType(named: branch2) }
+        if let lossTerm { _ = try catalog.lossTerm(named: lossTerm) }
+
+        var baselineOptions = try Self.pairs(self.baselineOptions, flag: "--baseline-option")
+        for (flag, value) in originalFlagsGiven {
+            if let option = baselineType.originalFlags[flag] { baselineOptions[option] = value }
+        }
+        let phases = try phaseCounts(dataset: data)
+        // Instantiating the baseline checks its options now, and tells its schedule.
+        let probe = try baselineType.init(
+            options: try PluginOptions(plugin: baseline, specs: baselineType.options, given: baselineOptions),
+            setting: RunSetting(dataset: data.dataset, classesPerPhase: [], mode: choices.mode, seed: UInt64(seed)))
+        let imageFolders = data.dataset == "imagefolder"
+        let schedule = choices.schedule
+            ?? choices.defaults.schedule ?? probe.trainingPolicy.preferredSchedule ?? (imageFolders ? .cosine : .multistep)
+        let alphaPolicy = try alphaGradientPolicy(probe.trainingPolicy)
+        let branchOptions = (try Self.pairs(branch1Options, flag: "--branch-1-option"),
+                             choices.branchMode == .dual ? try Self.pairs(branch2Options, flag: "--branch-2-option") : [:])
+        let backbone = try resolvedBackbone(imageFolders: imageFolders)
+        let config = configuration(data: data, choices: choices, phases: phases, baselineOptions: baselineOptions,
+                                   branchOptions: branchOptions, backbone: backbone, schedule: schedule, alphaGradient: alphaPolicy)
+        try Self.check(config)
+        return config
+    }
+
+    /// The flags with a few accepted values, parsed; errors name the flag and the values.
+    struct Choices {
+        var preset: Preset
+        var defaults: Preset.Defaults
+        var mode: FidelityMode
+        var branchMode: BranchMode
+        var budget: BudgetKind
+        /// nil: auto.
+        var schedule: ScheduleKind?
+    }
+
+    func parseChoices() throws -> Choices {
+        guard let preset = Preset(rawValue: preset) else {
+            throw ValidationError("--preset \(self.preset): expected one of \(Preset.allCases.map(\.rawValue).sorted().joined(separator: ", "))")
+        }
+        guard (0...Int(UInt32.max)).contains(seed) else {
+            throw ValidationError("--seed \(seed): expected 0...\(UInt32.max) (NumPy's seed range)")
+        }
+        guard let mode = FidelityMode(rawValue: mode) else { throw ValidationError("--mode \(self.mode): expected faithful or corrected") }
+        guard let branchMode = BranchMode(rawValue: branchMode) else { throw ValidationError("--branch-mode \(self.branchMode): expected single or dual") }
+        let defaults = preset.defaults
+        let budgetName = dynamicBudgetFlag ? BudgetKind.dynamic.rawValue : (budget ?? defaults.budget.rawValue)
+        guard let budget = BudgetKind(rawValue: budgetName) else { throw ValidationError("--budget \(budgetName): expected fixed or dynamic") }
+        let schedule = ScheduleKind(rawValue: self.schedule)
+        guard schedule != nil || self.schedule == "auto" else {
+            throw ValidationError("--schedule \(self.schedule): expected auto, multistep or cosine")
+        }
+        return Choices(preset: preset, defaults: defaults, mode: mode, branchMode: branchMode, budget: budget, schedule: schedule)
+    }
+
+    /// The dataset's name with the original code's names and `auto` resolved.
+    static func resolvedDataset(_ given: DatasetOptions, notes: (String) -> Void) -> DatasetOptions {
         var data = given
         if let name = DatasetOptions.originalNames[data.dataset] { data.dataset = name }
         if data.dataset == "auto" {
@@ -164,80 +209,70 @@ struct ArmOptions: ParsableArguments {
             data.dataset = name
             if let notice { notes(notice) }
         }
-        guard let p = Self.presets[preset] else {
-            throw ValidationError("--preset \(preset): expected one of \(Self.presets.keys.sorted().joined(separator: ", "))")
-        }
-        guard (0...Int(UInt32.max)).contains(seed) else {
-            throw ValidationError("--seed \(seed): expected 0...\(UInt32.max) (NumPy's seed range)")
-        }
-        guard let mode = FidelityMode(rawValue: mode) else { throw ValidationError("--mode \(self.mode): expected faithful or corrected") }
-        guard let branchMode = BranchMode(rawValue: branchMode) else { throw ValidationError("--branch-mode \(self.branchMode): expected single or dual") }
-        let budgetName = dynamicBudgetFlag ? "dynamic" : (budget ?? p.budget)
-        guard ["fixed", "dynamic"].contains(budgetName) else { throw ValidationError("--budget \(budgetName): expected fixed or dynamic") }
-        guard ["auto", "multistep", "cosine"].contains(schedule) else { throw ValidationError("--schedule \(schedule): expected auto, multistep or cosine") }
-        // Plugins must exist before anything runs: list the available ones if not.
-        let baselineType = try catalog.baseline(named: baseline)
-        _ = try catalog.branchType(named: branch1)
-        if branchMode == .dual { _ = try catalog.branchType(named: branch2) }
-        if let lossTerm { _ = try catalog.lossTerm(named: lossTerm) }
+        return data
+    }
 
-        var baselineOptions = try Self.pairs(self.baselineOptions, flag: "--baseline-option")
-        for (flag, value) in originalFlagsGiven {
-            if let option = baselineType.originalFlags[flag] { baselineOptions[option] = value }
-        }
-
+    /// Classes of phase 0 and of each later phase (defaults: half and a tenth of the
+    /// classes, 50 and 10 for 100 or more), and the explicit counts if given.
+    func phaseCounts(dataset data: DatasetOptions) throws -> (nbClFg: Int, nbCl: Int, explicit: [Int]?) {
         let numClasses = data.dataset == "synthetic" ? (data.numClasses ?? 100) : (data.dataset == "cifar100" ? 100 : nil)
         let nbClFg = self.nbClFg ?? numClasses.map { $0 >= 100 ? 50 : max(1, $0 / 2) } ?? 50
         let nbCl = self.nbCl ?? numClasses.map { $0 >= 100 ? 10 : max(1, $0 / 10) } ?? 10
-        var explicit: [Int]?
-        if let text = classesPerPhase {
-            let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !parts.isEmpty, parts.allSatisfy({ $0 != nil && $0! > 0 }) else {
-                throw ValidationError("--classes-per-phase \(text): expected positive integers separated by commas")
-            }
-            explicit = parts.map { $0! }
+        guard let text = classesPerPhase else { return (nbClFg, nbCl, nil) }
+        let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil && $0! > 0 }) else {
+            throw ValidationError("--classes-per-phase \(text): expected positive integers separated by commas")
         }
-        let imageFolders = data.dataset == "imagefolder"
-        // Instantiating the baseline checks its options now, and tells its schedule.
-        let probe = try baselineType.init(
-            options: try PluginOptions(plugin: baseline, specs: baselineType.options, given: baselineOptions),
-            setting: RunSetting(dataset: data.dataset, classesPerPhase: [], mode: mode, seed: UInt64(seed)))
-        let scheduleName = schedule != "auto" ? schedule
-            : (p.schedule ?? probe.trainingPolicy.preferredSchedule?.rawValue ?? (imageFolders ? "cosine" : "multistep"))
-        let alphaPolicy: AlphaGradientPolicy
+        return (nbClFg, nbCl, parts.map { $0! })
+    }
+
+    /// `--alpha-grad`: auto is zero-per-step; original is what the baseline's trainer did.
+    func alphaGradientPolicy(_ policy: TrainingPolicy) throws -> AlphaGradientPolicy {
         switch alphaGrad {
-        case "auto": alphaPolicy = .zeroPerStep
-        case "original": alphaPolicy = probe.trainingPolicy.originalAlphaGradient
+        case "auto": return .zeroPerStep
+        case "original": return policy.originalAlphaGradient
         default:
-            guard let policy = AlphaGradientPolicy(rawValue: alphaGrad) else {
+            guard let value = AlphaGradientPolicy(rawValue: alphaGrad) else {
                 throw ValidationError("--alpha-grad \(alphaGrad): expected auto, original, accumulate or zero-per-step")
             }
-            alphaPolicy = policy
+            return value
         }
-        let epochs = self.epochs ?? p.epochs
+    }
+
+    /// `--backbone`, or the dataset's default: ResNet-18 for image folders, else ResNet-32.
+    func resolvedBackbone(imageFolders: Bool) throws -> BackboneKind {
+        guard let name = self.backbone else { return imageFolders ? .resnet18 : .resnet32 }
+        guard let backbone = BackboneKind(rawValue: name) else {
+            throw RunError.configuration("--backbone \(name): expected \(BackboneKind.expected)")
+        }
+        return backbone
+    }
+
+    /// The configuration of the parsed flags, unset ones from the preset.
+    func configuration(data: DatasetOptions, choices c: Choices, phases: (nbClFg: Int, nbCl: Int, explicit: [Int]?),
+                       baselineOptions: [String: String], branchOptions: ([String: String], [String: String]),
+                       backbone: BackboneKind, schedule: ScheduleKind, alphaGradient: AlphaGradientPolicy) -> RunConfiguration {
+        let p = c.defaults, dual = c.branchMode == .dual
+        let synthetic = data.dataset == "synthetic"
         let nbProtos = self.nbProtos ?? p.nbProtos
-        let config = RunConfiguration(
-            dataset: data.dataset, dataDir: data.dataDir, syntheticClasses: data.dataset == "synthetic" ? (data.numClasses ?? 100) : nil,
+        return RunConfiguration(
+            dataset: data.dataset, dataDir: data.dataDir, syntheticClasses: synthetic ? (data.numClasses ?? 100) : nil,
             syntheticImagesPerClass: data.imagesPerClass, syntheticTestImagesPerClass: data.testImagesPerClass, dataSeed: data.dataSeed,
-            trainImagesPerClass: trainImagesPerClass ?? (data.dataset == "synthetic" ? nil : p.trainImagesPerClass),
+            trainImagesPerClass: trainImagesPerClass ?? (synthetic ? nil : p.trainImagesPerClass),
             testImagesPerClass: evalImagesPerClass,
-            classOrderSeed: seed, nbClFg: nbClFg, nbCl: nbCl, classesPerPhase: explicit,
-            budget: budgetName, budgetTotal: nbProtos * 100, budgetPerClass: nbProtos,
-            baseline: baseline, baselineOptions: baselineOptions, branchMode: branchMode, branch1: branch1,
-            branch2: branchMode == .dual ? branch2 : "",
-            branch1Options: try Self.pairs(branch1Options, flag: "--branch-1-option"),
-            branch2Options: branchMode == .dual ? try Self.pairs(branch2Options, flag: "--branch-2-option") : [:],
-            backbone: backbone ?? (imageFolders ? "resnet18" : "resnet32"),
-            mode: mode, epochsFirst: epochsFirst ?? (self.epochs ?? p.epochsFirst), epochs: epochs,
+            classOrderSeed: seed, nbClFg: phases.nbClFg, nbCl: phases.nbCl, classesPerPhase: phases.explicit,
+            budget: c.budget, budgetTotal: nbProtos * 100, budgetPerClass: nbProtos,
+            baseline: baseline, baselineOptions: baselineOptions, branchMode: c.branchMode, branch1: branch1,
+            branch2: dual ? branch2 : "", branch1Options: branchOptions.0, branch2Options: branchOptions.1,
+            backbone: backbone,
+            mode: c.mode, epochsFirst: epochsFirst ?? (epochs ?? p.epochsFirst), epochs: epochs ?? p.epochs,
             batchSize: batchSize ?? p.batchSize, testBatchSize: testBatchSize ?? p.testBatchSize,
             evalBatchSize: evalBatchSize ?? p.evalBatchSize, baseLR1: baseLR1 ?? p.lr, baseLR2: baseLR2 ?? p.lr,
             weightDecay: weightDecay ?? p.weightDecay, momentum: momentum ?? p.momentum, lrFactor: lrFactor ?? p.lrFactor,
-            schedule: scheduleName, fusionLR: branchMode == .dual ? (fusionLR ?? p.fusionLR) : 0, alphaGradient: alphaPolicy,
-            trainSeed: trainSeed ?? UInt64(seed), preset: preset,
-            stepping: preset == "quick" || mode == .corrected ? .corrected : .faithful,
+            schedule: schedule, fusionLR: dual ? (fusionLR ?? p.fusionLR) : 0, alphaGradient: alphaGradient,
+            trainSeed: trainSeed ?? UInt64(seed), preset: c.preset,
+            stepping: c.preset == .quick || c.mode == .corrected ? .corrected : .faithful,
             lossTerm: lossTerm, lossTermWeight: lossTermWeight)
-        try Self.check(config)
-        return config
     }
 
     static func check(_ c: RunConfiguration) throws {

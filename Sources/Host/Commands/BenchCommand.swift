@@ -42,7 +42,7 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard Self.naturalImageSize[model] != nil else {
+        guard let backbone = BackboneKind(rawValue: model), Self.naturalImageSize[backbone] != nil else {
             throw ValidationError("--model \(model): expected resnet32 or resnet18")
         }
         if let imageSize, imageSize < 8 {
@@ -54,74 +54,38 @@ struct BenchCommand: ParsableCommand {
         guard BranchMode(rawValue: branchMode) != nil else { throw ValidationError("--branch-mode \(branchMode): expected single or dual") }
     }
 
-    /// Each model's input side: the CIFAR images, and the 224×224 crops the
+    /// The models and their input sides: the CIFAR images, and the 224×224 crops the
     /// image-folder pipeline feeds ResNet-18 (`ImageNetTransform`).
-    static let naturalImageSize = ["resnet32": 32, "resnet18": 224]
+    static let naturalImageSize: [BackboneKind: Int] = [.resnet32: 32, .resnet18: 224]
 
     func run() throws {
         try Engine.configure(threads: threads)
         var rng = RandomGenerator(seed: 1)
         let mode = BranchMode(rawValue: branchMode)!
-        let side = imageSize ?? Self.naturalImageSize[model]!
+        let backbone = BackboneKind(rawValue: model)!
+        let side = imageSize ?? Self.naturalImageSize[backbone]!
         // The backbones the runner builds for --backbone resnet32 and resnet18.
-        let backbone = model == "resnet18" ? ResNet.imageNet(depth: 18, rng: &rng) : ResNet.cifar(blocksPerStage: 5, rng: &rng)
-        let flops = ResNetFLOPs(backbone: backbone, imageSize: side, classes: classes, dual: mode == .dual)
-        let net = AggregatedNetwork(backbone: backbone, head: LinearHead(featureDimension: backbone.featureDimension,
-                                                                         classCount: classes, rng: &rng), branchMode: mode)
-        if mode == .dual {
-            // The phase >= 1 network: ss + free blocks derived by the real plugins.
-            let catalog = PluginLoader.loadAll(pluginDirs: directories.pluginDirs)
-            let (stableName, plasticName) = (DefaultPlugins.stableBranch, DefaultPlugins.plasticBranch)
-            let stable = try catalog.branchType(named: stableName).init(options: PluginOptions(plugin: stableName, specs: [], given: [:]))
-            let plastic = try catalog.branchType(named: plasticName).init(options: PluginOptions(plugin: plasticName, specs: [], given: [:]))
-            try net.deriveBranches(stable: stable, plastic: plastic, rng: &rng)
-        }
-        let sgd = SGD(groups: OptimizerGroups.make(for: net, learningRate: 0.1, weightDecay: 5e-4, mode: .corrected))
+        let resnet = backbone.make(rng: &rng)
+        let flops = ResNetFLOPs(backbone: resnet, imageSize: side, classes: classes, dual: mode == .dual)
+        let net = try makeNetwork(resnet, mode: mode, rng: &rng)
         let x = Initializers.normal([batch, 3, side, side], std: 1, rng: &rng)
         let y = (0..<batch).map { _ in rng.nextInt(below: classes) }
-
-        func trainStep() -> Float {
-            sgd.zeroGrad()
-            let loss = Tensor.crossEntropy(logits: net.forward(x).logits, targets: y)
-            loss.backward()
-            sgd.step()
-            return loss.item
-        }
-        func evalStep() {
-            withNoGrad { _ = net.forward(x) }
-        }
-
-        net.setTraining(true)
-        for _ in 0..<warmup { _ = trainStep() }
-        var trainTimes: [Double] = []
-        for _ in 0..<steps {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            _ = trainStep()
-            trainTimes.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-        }
-        net.setTraining(false)
-        evalStep()
-        var evalTimes: [Double] = []
-        for _ in 0..<steps {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            evalStep()
-            evalTimes.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-        }
+        let (trainTimes, evalTimes) = time(net, images: x, targets: y)
         let trainRate = Double(batch) / median(trainTimes)
         let evalRate = Double(batch) / median(evalTimes)
         let peak = SGEMMPeak.measure()
         let achieved = trainRate * flops.trainingStep / 1e9
-        let result: [String: Any] = [
-            "model": model, "image_size": side, "branch_mode": branchMode, "batch": batch, "threads": threads,
-            "steps": steps, "images_per_second": trainRate, "eval_images_per_second": evalRate,
-            "peak_rss_bytes": peakResidentBytes(), "blas_core": BLAS.coreName,
-            "blas_core_source": BLAS.coreSource, "direct_conv_vector_width": DirectConv3x3.enabled ? DirectConv3x3.vectorWidth : 0,
-            "winograd": DirectConv3x3.enabled ? WinogradConv3x3.setting : "off",
-            "winograd_tile": WinogradConv3x3.tileSetting,
-            "gflop_per_training_image": flops.trainingStep / 1e9, "gflop_per_eval_image": flops.forward / 1e9,
-            "train_gflops": achieved, "sgemm_peak_gflops": peak, "fraction_of_sgemm_peak": achieved / peak,
-        ]
         if json {
+            let result: [String: Any] = [
+                "model": model, "image_size": side, "branch_mode": branchMode, "batch": batch, "threads": threads,
+                "steps": steps, "images_per_second": trainRate, "eval_images_per_second": evalRate,
+                "peak_rss_bytes": peakResidentBytes(), "blas_core": BLAS.coreName,
+                "blas_core_source": BLAS.coreSource, "direct_conv_vector_width": DirectConv3x3.enabled ? DirectConv3x3.vectorWidth : 0,
+                "winograd": DirectConv3x3.enabled ? WinogradConv3x3.setting : "off",
+                "winograd_tile": WinogradConv3x3.tileSetting,
+                "gflop_per_training_image": flops.trainingStep / 1e9, "gflop_per_eval_image": flops.forward / 1e9,
+                "train_gflops": achieved, "sgemm_peak_gflops": peak, "fraction_of_sgemm_peak": achieved / peak,
+            ]
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
@@ -132,6 +96,50 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "work: %.3f GFLOP per training image; %.1f GFLOP/s achieved = %.0f%% of the sgemm peak (%.1f GFLOP/s, %d threads)",
                          flops.trainingStep / 1e9, achieved, 100 * achieved / peak, peak, threads))
         }
+    }
+
+    /// The network on `backbone` with a linear head; in dual mode the phase >= 1
+    /// network, its ss and free blocks derived by the real plugins.
+    func makeNetwork(_ backbone: ResNet, mode: BranchMode, rng: inout RandomGenerator) throws -> AggregatedNetwork {
+        let net = AggregatedNetwork(backbone: backbone, head: LinearHead(featureDimension: backbone.featureDimension,
+                                                                         classCount: classes, rng: &rng), branchMode: mode)
+        if mode == .dual {
+            let catalog = PluginLoader.loadAll(pluginDirs: directories.pluginDirs)
+            let (stableName, plasticName) = (DefaultPlugins.stableBranch, DefaultPlugins.plasticBranch)
+            let stable = try catalog.branchType(named: stableName).init(options: PluginOptions(plugin: stableName, specs: [], given: [:]))
+            let plastic = try catalog.branchType(named: plasticName).init(options: PluginOptions(plugin: plasticName, specs: [], given: [:]))
+            try net.deriveBranches(stable: stable, plastic: plastic, rng: &rng)
+        }
+        return net
+    }
+
+    /// Seconds of each timed training step (after the warm-up), then of each no-grad
+    /// forward pass in evaluation mode (after one untimed pass).
+    func time(_ net: AggregatedNetwork, images x: Tensor, targets y: [Int]) -> (train: [Double], eval: [Double]) {
+        let sgd = SGD(groups: OptimizerGroups.make(for: net, learningRate: 0.1, weightDecay: 5e-4, mode: .corrected))
+        func trainStep() {
+            sgd.zeroGrad()
+            let loss = Tensor.crossEntropy(logits: net.forward(x).logits, targets: y)
+            loss.backward()
+            sgd.step()
+            _ = loss.item
+        }
+        func evalStep() {
+            withNoGrad { _ = net.forward(x) }
+        }
+        func timed(_ step: () -> Void) -> [Double] {
+            (0..<steps).map { _ in
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                step()
+                return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            }
+        }
+        net.setTraining(true)
+        for _ in 0..<warmup { trainStep() }
+        let trainTimes = timed(trainStep)
+        net.setTraining(false)
+        evalStep()
+        return (trainTimes, timed(evalStep))
     }
 }
 

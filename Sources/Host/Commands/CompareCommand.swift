@@ -132,25 +132,43 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let collect {
-            let directory = URL(fileURLWithPath: collect)
-            let report = try SlurmCollector(directory: directory).collect()
-            print(report.markdown)
-            print("\nWritten: \(directory.appendingPathComponent("index.html").path)")
-            if !report.failures.isEmpty {
-                FileHandle.standardError.write(Data("cil compare --collect: \(report.failures.count) cells missing or failed (listed under \"Failed or unfinished runs\")\n".utf8))
-                throw ExitCode(1)
-            }
-            return
-        }
+        if let collect { return try collectSlurmRuns(URL(fileURLWithPath: collect)) }
         guard let out else { throw ValidationError("give --out DIR") }
         var experiment = try makeExperiment()
         let phaseZeroKeys: Set<String> = ["phase0_from", "phase0-from"]
         if (experiment.common + experiment.arms.flatMap(\.options)).contains(where: { phaseZeroKeys.contains($0.0) }) {
             throw Self.sharedPhaseZeroIsOurs
         }
-        // Resolve `dataset: auto` once, so that every arm uses the same data. Options
-        // after `--` come last on each run's command line, so they win over the file.
+        let runOptions = resolvingAutoDataset(in: &experiment)
+        let directory = URL(fileURLWithPath: out).standardizedFileURL
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var plan = ComparisonPlan(experiment: experiment, directory: directory,
+                                  pluginDirs: directories.pluginDirs.map { URL(fileURLWithPath: $0).standardizedFileURL.path },
+                                  extraArguments: runOptions)
+        plan.phaseZeroKeys = ComparisonPlan.recipeKeys(of: experiment, catalog: PluginLoader.loadAll(pluginDirs: directories.pluginDirs))
+        let log = { (line: String) in FileHandle.standardError.write(Data("cil compare: \(line)\n".utf8)) }
+        if slurm {
+            try submitToSlurm(plan, log: log)
+        } else {
+            try runHere(plan, log: log)
+        }
+    }
+
+    /// `--collect DIR`: the comparison of the Slurm runs so far; exit 1 while cells are missing or failed.
+    func collectSlurmRuns(_ directory: URL) throws {
+        let report = try SlurmCollector(directory: directory).collect()
+        print(report.markdown)
+        print("\nWritten: \(directory.appendingPathComponent("index.html").path)")
+        if !report.failures.isEmpty {
+            FileHandle.standardError.write(Data("cil compare --collect: \(report.failures.count) cells missing or failed (listed under \"Failed or unfinished runs\")\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    /// The run options after `--`, with `dataset: auto` resolved once into the
+    /// experiment so that every arm uses the same data. Options after `--` come last
+    /// on each run's command line, so they win over the file.
+    func resolvingAutoDataset(in experiment: inout Experiment) -> [String] {
         var runOptions = self.runOptions
         let fileDataset = experiment.common.last { $0.0 == "dataset" }?.1
         if (RunOptionList.lastValue(of: "--dataset", in: runOptions) ?? fileDataset) == "auto" {
@@ -162,26 +180,26 @@ struct CompareCommand: ParsableCommand {
             experiment.common.removeAll { $0.0 == "dataset" }
             experiment.common.append(("dataset", name))
         }
-        let directory = URL(fileURLWithPath: out).standardizedFileURL
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var plan = ComparisonPlan(experiment: experiment, directory: directory,
-                                  pluginDirs: directories.pluginDirs.map { URL(fileURLWithPath: $0).standardizedFileURL.path },
-                                  extraArguments: runOptions)
-        plan.phaseZeroKeys = ComparisonPlan.recipeKeys(of: experiment, catalog: PluginLoader.loadAll(pluginDirs: directories.pluginDirs))
-        let log = { (line: String) in FileHandle.standardError.write(Data("cil compare: \(line)\n".utf8)) }
-        if slurm {
-            let resources = SlurmResources(partition: partition, time: time, cpusPerTask: cpusPerTask ?? 1, mem: mem, extra: sbatchOptions)
-            let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-            let outcome = try SlurmSubmission(plan: plan, resources: resources, executable: executable, dryRun: dryRun).submit(log: log)
-            if let job = outcome.armsJob {
-                print("Submitted: \(outcome.phaseZeroJob.map { "phase-0 job \($0), then " } ?? "")arm job \(job) (\(outcome.armTasks) tasks). When they are done: cil compare --collect \(directory.path)")
-            } else if outcome.armTasks == 0 {
-                print("Every cell is finished. Write the comparison with: cil compare --collect \(directory.path)")
-            } else {
-                print("Written (not submitted): \(outcome.scripts.joined(separator: " "))")
-            }
-            return
+        return runOptions
+    }
+
+    /// `--slurm`: the job arrays of the unfinished cells, submitted (or only written with --dry-run).
+    func submitToSlurm(_ plan: ComparisonPlan, log: (String) -> Void) throws {
+        let resources = SlurmResources(partition: partition, time: time, cpusPerTask: cpusPerTask ?? 1, mem: mem, extra: sbatchOptions)
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let outcome = try SlurmSubmission(plan: plan, resources: resources, executable: executable, dryRun: dryRun).submit(log: log)
+        if let job = outcome.armsJob {
+            print("Submitted: \(outcome.phaseZeroJob.map { "phase-0 job \($0), then " } ?? "")arm job \(job) (\(outcome.armTasks) tasks). When they are done: cil compare --collect \(plan.directory.path)")
+        } else if outcome.armTasks == 0 {
+            print("Every cell is finished. Write the comparison with: cil compare --collect \(plan.directory.path)")
+        } else {
+            print("Written (not submitted): \(outcome.scripts.joined(separator: " "))")
         }
+    }
+
+    /// Every arm here, `--jobs` at a time, then the comparison; exit 1 if a run failed.
+    func runHere(_ plan: ComparisonPlan, log: (String) -> Void) throws {
+        let directory = plan.directory, experiment = plan.experiment
         // One local comparison at a time in a directory, locked before anything in it is
         // written (the arms lock their own run directories, in their own processes).
         if case let .unsupported(reason) = try DirectoryLock.acquire(directory, kind: "comparison directory") {

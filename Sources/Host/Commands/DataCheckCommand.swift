@@ -21,65 +21,87 @@ struct DataCheckCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    /// What the check found besides the dataset itself.
+    struct Findings {
+        /// Images per class of the training and the test split.
+        var train: [Int], test: [Int]
+        var notes: [String] = []
+        /// The files of a SHA256SUMS list, each "ok".
+        var checksums: [String: String] = [:]
+        /// Images decoded (with --decode).
+        var decoded: Int?
+    }
+
     func run() throws {
         let dataset = try DatasetCatalog.load(data.request)
-        var notes: [String] = []
-        var checksums: [String: String] = [:]
+        let findings = try check(dataset)
+        if json {
+            try printJSON(dataset, findings)
+        } else {
+            printTable(dataset, findings)
+        }
+    }
+
+    /// The checksums, record counts and images per class of `dataset` (and every image
+    /// decoded with --decode), with a note for anything unusual.
+    func check(_ dataset: ImageDataset) throws -> Findings {
+        var findings = Findings(train: dataset.train.imagesPerClass(numClasses: dataset.numClasses),
+                                test: dataset.test.imagesPerClass(numClasses: dataset.numClasses))
         if dataset.name == "cifar100" {
-            checksums = try Self.verifySHA256SUMS(in: dataset.location)
+            findings.checksums = try Self.verifySHA256SUMS(in: dataset.location)
             for (split, expected) in CIFAR100.officialCounts {
                 if let s = dataset.split(split), s.count != expected {
-                    notes.append("\(split) has \(s.count) records; the official file has \(expected)")
+                    findings.notes.append("\(split) has \(s.count) records; the official file has \(expected)")
                 }
             }
         }
-        var decoded: Int?
         if decode {
-            decoded = try Self.decodeAll(dataset)
+            findings.decoded = try Self.decodeAll(dataset)
         } else if dataset.name == "imagefolder" {
-            notes.append("images were listed, not decoded (pass --decode to decode every file)")
+            findings.notes.append("images were listed, not decoded (pass --decode to decode every file)")
         }
-        let train = dataset.train.imagesPerClass(numClasses: dataset.numClasses)
-        let test = dataset.test.imagesPerClass(numClasses: dataset.numClasses)
-        for (split, counts) in [("training", train), ("test", test)] {
+        for (split, counts) in [("training", findings.train), ("test", findings.test)] {
             let empty = counts.indices.filter { counts[$0] == 0 }
             if !empty.isEmpty {
-                notes.append("\(empty.count) classes have no \(split) image: \(empty.prefix(20).map(String.init).joined(separator: ", "))\(empty.count > 20 ? ", ..." : "")")
+                findings.notes.append("\(empty.count) classes have no \(split) image: \(empty.prefix(20).map(String.init).joined(separator: ", "))\(empty.count > 20 ? ", ..." : "")")
             }
         }
+        return findings
+    }
 
-        if json {
-            var object: [String: Any] = [
-                "dataset": dataset.name, "location": dataset.location, "num_classes": dataset.numClasses,
-                "classes": dataset.classNames, "preprocessing": dataset.preprocessing.rawValue,
-                "splits": [
-                    "train": ["images": dataset.train.count, "per_class": train, "origin": dataset.train.origin],
-                    "test": ["images": dataset.test.count, "per_class": test, "origin": dataset.test.origin],
-                ],
-                "notes": notes, "checksums": checksums,
-            ]
-            if let decoded { object["decoded_images"] = decoded }
-            let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: out, as: UTF8.self))
-            return
-        }
+    func printJSON(_ dataset: ImageDataset, _ f: Findings) throws {
+        var object: [String: Any] = [
+            "dataset": dataset.name, "location": dataset.location, "num_classes": dataset.numClasses,
+            "classes": dataset.classNames, "preprocessing": dataset.preprocessing.rawValue,
+            "splits": [
+                "train": ["images": dataset.train.count, "per_class": f.train, "origin": dataset.train.origin],
+                "test": ["images": dataset.test.count, "per_class": f.test, "origin": dataset.test.origin],
+            ],
+            "notes": f.notes, "checksums": f.checksums,
+        ]
+        if let decoded = f.decoded { object["decoded_images"] = decoded }
+        let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        print(String(decoding: out, as: UTF8.self))
+    }
+
+    func printTable(_ dataset: ImageDataset, _ f: Findings) {
         func row(_ k: String, _ v: String) { print("\(k.padding(toLength: 12, withPad: " ", startingAt: 0)) \(v)") }
         row("dataset", dataset.name + (dataset.name == "synthetic" ? " (generated images, not a benchmark)" : ""))
         row("location", dataset.location)
         row("classes", String(dataset.numClasses))
-        row("train", "\(dataset.train.count) images (\(Self.spread(train)) per class)")
-        row("test", "\(dataset.test.count) images (\(Self.spread(test)) per class)")
+        row("train", "\(dataset.train.count) images (\(Self.spread(f.train)) per class)")
+        row("test", "\(dataset.test.count) images (\(Self.spread(f.test)) per class)")
         row("transforms", dataset.preprocessing == .cifar ? "cifar (RandomCrop 32 pad 4, flip; LUCIR normalisation)"
                                                          : "imagenet (RandomResizedCrop 224, flip, brightness 63/255; test Resize 256 + CenterCrop 224)")
-        for (file, status) in checksums.sorted(by: { $0.key < $1.key }) { row("sha256", "\(file) \(status)") }
-        if let decoded { row("decoded", "\(decoded) images, all readable") }
-        for note in notes { row("note", note) }
+        for (file, status) in f.checksums.sorted(by: { $0.key < $1.key }) { row("sha256", "\(file) \(status)") }
+        if let decoded = f.decoded { row("decoded", "\(decoded) images, all readable") }
+        for note in f.notes { row("note", note) }
         print("")
         let width = max(4, dataset.classNames.map(\.count).max() ?? 4)
         print("class  \("name".padding(toLength: width, withPad: " ", startingAt: 0))  train   test")
         for c in 0 ..< dataset.numClasses {
             let index = String(c).leftPadded(5), name = dataset.classNames[c].padding(toLength: width, withPad: " ", startingAt: 0)
-            print("\(index)  \(name)  \(String(train[c]).leftPadded(5))  \(String(test[c]).leftPadded(5))")
+            print("\(index)  \(name)  \(String(f.train[c]).leftPadded(5))  \(String(f.test[c]).leftPadded(5))")
         }
     }
 

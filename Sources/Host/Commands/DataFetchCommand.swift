@@ -76,13 +76,9 @@ struct DataFetchCommand: ParsableCommand {
         }
         let final = (target as NSString).appendingPathComponent(CIFAR100.folderName)
         if fm.fileExists(atPath: final) && !force {
-            do {
-                let data = try CIFAR100.load(directory: final)
-                print("cifar100: already present at \(final) (\(data.train.count) train, \(data.test.count) test images); pass --force to download again")
-                return
-            } catch {
-                throw FetchError("\(final) exists but is not a valid CIFAR-100 folder (\(error)); pass --force to replace it")
-            }
+            let data = try Self.existingData(at: final)
+            print("cifar100: already present at \(final) (\(data.train.count) train, \(data.test.count) test images); pass --force to download again")
+            return
         }
 
         let tag = "\(getpid())-\(UInt32.random(in: 0 ... UInt32.max))"
@@ -93,6 +89,28 @@ struct DataFetchCommand: ParsableCommand {
         TemporaryPaths.shared.installSignalHandlers()
         defer { TemporaryPaths.shared.removeAll() }
 
+        try Self.download(source, to: archive, expected: expected)
+        let (unpacked, data) = try Self.unpack(archive, into: staging, source: source)
+        try Self.moveIntoPlace(unpacked, final: final, tag: tag)
+        if keepArchive {
+            let kept = (target as NSString).appendingPathComponent("cifar-100-binary.tar.gz")
+            try? fm.removeItem(atPath: kept)
+            try fm.moveItem(atPath: archive, toPath: kept)
+        }
+        print("cifar100: ready at \(final) (\(data.train.count) train, \(data.test.count) test images)")
+    }
+
+    /// The CIFAR-100 folder already at `final`, or an error saying to pass --force.
+    static func existingData(at final: String) throws -> ImageDataset {
+        do {
+            return try CIFAR100.load(directory: final)
+        } catch {
+            throw FetchError("\(final) exists but is not a valid CIFAR-100 folder (\(error)); pass --force to replace it")
+        }
+    }
+
+    /// Downloads `source` into `archive` and checks its checksum.
+    static func download(_ source: URL, to archive: String, expected: Checksum) throws {
         FileHandle.standardError.write(Data("cil: downloading \(source.absoluteString)\n".utf8))
         let (digest, bytes) = try ArchiveDownload.fetch(source, to: archive, algorithm: expected.algorithm,
                                                         progress: ProgressReporter(label: "cifar-100-binary.tar.gz"))
@@ -100,9 +118,14 @@ struct DataFetchCommand: ParsableCommand {
             throw FetchError("checksum mismatch for \(source.absoluteString): expected \(expected), got \(expected.algorithm.rawValue):\(digest) (\(bytes) bytes); nothing was kept")
         }
         FileHandle.standardError.write(Data("cil: \(bytes) bytes, \(expected.algorithm.rawValue) verified; unpacking\n".utf8))
+    }
 
+    /// Unpacks `archive` into the new folder `staging`; returns its cifar-100-binary/
+    /// folder, once it holds every file and they read as CIFAR-100, and the data.
+    static func unpack(_ archive: String, into staging: String, source: URL) throws -> (folder: String, data: ImageDataset) {
+        let fm = FileManager.default
         try fm.createDirectory(atPath: staging, withIntermediateDirectories: false)
-        try Self.untar(archive, into: staging)
+        try untar(archive, into: staging)
         let unpacked = (staging as NSString).appendingPathComponent(CIFAR100.folderName)
         guard fm.fileExists(atPath: unpacked) else {
             let found = (try? fm.contentsOfDirectory(atPath: staging)) ?? []
@@ -114,18 +137,11 @@ struct DataFetchCommand: ParsableCommand {
                 throw FetchError("the archive from \(source.absoluteString) lacks \(CIFAR100.folderName)/\(name)")
             }
         }
-        let data: ImageDataset
-        do { data = try CIFAR100.load(directory: unpacked) } catch {
+        do {
+            return (unpacked, try CIFAR100.load(directory: unpacked))
+        } catch {
             throw FetchError("the unpacked archive is not valid CIFAR-100 data: \(error)")
         }
-
-        try Self.moveIntoPlace(unpacked, final: final, tag: tag)
-        if keepArchive {
-            let kept = (target as NSString).appendingPathComponent("cifar-100-binary.tar.gz")
-            try? fm.removeItem(atPath: kept)
-            try fm.moveItem(atPath: archive, toPath: kept)
-        }
-        print("cifar100: ready at \(final) (\(data.train.count) train, \(data.test.count) test images)")
     }
 
     /// `tar -xzf archive -C directory`.

@@ -95,7 +95,7 @@ struct ExportCommand: ParsableCommand {
     /// The probe's images and the metadata saying where they came from: `--probe-input`'s
     /// `images`, or `--probe-images` standard-normal images drawn with `--probe-seed`
     /// (32×32 for the CIFAR ResNets, 224×224 for the ImageNet ones).
-    func makeProbeImages(backbone: String) throws -> (Tensor, [String: String]) {
+    func makeProbeImages(backbone: BackboneKind) throws -> (Tensor, [String: String]) {
         if let probeInput {
             let file = try SafeTensorsFile(contentsOfFile: probeInput)
             let images = try file.tensor("images")
@@ -104,7 +104,7 @@ struct ExportCommand: ParsableCommand {
             }
             return (images, ["probe_input": probeInput])
         }
-        let side = ["resnet18", "resnet34"].contains(backbone) ? 224 : SyntheticDataset.imageSide
+        let side = backbone.isImageNet ? 224 : SyntheticDataset.imageSide
         var rng = RandomGenerator(seed: probeSeed)
         return (Initializers.normal([probeImages, 3, side, side], std: 1, rng: &rng),
                 ["probe_seed": "\(probeSeed)", "probe_images": "\(probeImages)"])
@@ -143,7 +143,7 @@ struct ExportCommand: ParsableCommand {
             "branch_mode": config.branchMode.rawValue,
             "branch_1": config.branch1,
             "branch_2": config.branch2,
-            "backbone": config.backbone,
+            "backbone": config.backbone.rawValue,
             "dataset": config.dataset,
             "classes_seen": "\(classesPerPhase.reduce(0, +))",
             "phase0_classes": "\(classesPerPhase[0])",

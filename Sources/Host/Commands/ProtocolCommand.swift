@@ -42,7 +42,7 @@ struct ProtocolCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard ["fixed", "dynamic"].contains(budget) else {
+        guard BudgetKind(rawValue: budget) != nil else {
             throw ValidationError("--budget \(budget): expected fixed or dynamic")
         }
         guard nbProtos >= 1 else { throw ValidationError("--nb-protos must be at least 1, got \(nbProtos)") }
@@ -77,7 +77,8 @@ struct ProtocolCommand: ParsableCommand {
         } else {
             plan = try PhasePlan.incremental(numClasses: n, nbClFg: nbClFg, nbCl: nbCl)
         }
-        let mode: ExemplarBudget = (dynamicBudget || budget == "dynamic") ? .dynamic(perClass: nbProtos) : .fixed(total: nbProtos * 100)
+        let kind: BudgetKind = dynamicBudget ? .dynamic : BudgetKind(rawValue: budget)!
+        let mode: ExemplarBudget = kind == .dynamic ? .dynamic(perClass: nbProtos) : .fixed(total: nbProtos * 100)
         return try IncrementalProtocol(order: order, plan: plan, budget: mode)
     }
 

@@ -50,9 +50,7 @@ struct SlurmRecord: Codable {
     }
 
     func write(to comparison: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try writeAtomically(try encoder.encode(self), to: Self.url(in: comparison))
+        try writeAtomically(try JSONEncoder.cil.encode(self), to: Self.url(in: comparison))
     }
 
     /// The latest submitted (not dry-run) task that ran `directory` in `array`.

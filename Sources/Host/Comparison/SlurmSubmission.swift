@@ -54,26 +54,17 @@ struct SlurmSubmission {
                 cells.count - open.count)
     }
 
+    /// The script files of a submission in `DIR/slurm/`.
+    var phaseZeroURL: URL { slurmDirectory.appendingPathComponent("phase0.sbatch") }
+    var armsURL: URL { slurmDirectory.appendingPathComponent("arms.sbatch") }
+    var submitURL: URL { slurmDirectory.appendingPathComponent("submit.sh") }
+
     /// Writes the scripts and the record; submits them unless `dryRun`.
     func submit(log: (String) -> Void) throws -> Outcome {
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: plan.directory.appendingPathComponent("runs"), withIntermediateDirectories: true)
-        var record = (try? SlurmRecord.load(from: plan.directory))
-            ?? SlurmRecord(arm_order: [], cells: [], log_directory: logDirectory.path)
-        record.arm_order = plan.experiment.arms.map(\.name)
-        record.log_directory = logDirectory.path
-        record.cells = plan.cells().map { cell in
-            SlurmRecord.Cell(baseline: cell.run.baseline, arm: cell.run.arm, seed: cell.run.seed, directory: cell.run.directory,
-                             phase0_directory: (cell.phaseZeroSource?.path) ?? cell.run.directory)
-        }
-        if !dryRun {
-            let previous = record.submissions.filter { !$0.dry_run }.flatMap { [$0.phase0?.job_id, $0.arms?.job_id].compactMap { $0 } }
-            let active = SlurmTools.active(previous)
-            guard active.isEmpty else {
-                throw SlurmError.busy("jobs \(active.joined(separator: ", ")) of \(plan.directory.path) are still pending or running; "
-                    + "wait for them (or scancel them) before resubmitting, so that no cell runs twice")
-            }
-        }
+        var record = currentRecord()
+        if !dryRun { try checkNothingActive(record) }
 
         let (phaseZero, arms, finished) = arrays()
         var outcome = Outcome(phaseZeroTasks: phaseZero?.tasks.count ?? 0, armTasks: arms?.tasks.count ?? 0, scripts: [])
@@ -82,19 +73,7 @@ struct SlurmSubmission {
             try record.write(to: plan.directory)
             return outcome
         }
-        let phaseZeroURL = slurmDirectory.appendingPathComponent("phase0.sbatch")
-        let armsURL = slurmDirectory.appendingPathComponent("arms.sbatch")
-        let submitURL = slurmDirectory.appendingPathComponent("submit.sh")
-        if let phaseZero {
-            try writeAtomically(Data(phaseZero.script.utf8), to: phaseZeroURL)
-        } else {
-            try? FileManager.default.removeItem(at: phaseZeroURL)
-        }
-        try writeAtomically(Data(arms.script.utf8), to: armsURL)
-        try writeAtomically(Data(SlurmSubmitScript.text(phaseZeroScript: phaseZero == nil ? nil : phaseZeroURL.path, armsScript: armsURL.path).utf8), to: submitURL)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: submitURL.path)
-        outcome.scripts = (phaseZero == nil ? [] : [phaseZeroURL.path]) + [armsURL.path, submitURL.path]
-
+        outcome.scripts = try writeScripts(phaseZero: phaseZero, arms: arms)
         var submission = SlurmRecord.Submission(
             time: ISO8601DateFormatter().string(from: Date()), dry_run: dryRun,
             phase0: phaseZero.map { SlurmRecord.JobArray(job_id: nil, script: phaseZeroURL.path, tasks: $0.tasks.map(\.run.directory)) },
@@ -112,7 +91,52 @@ struct SlurmSubmission {
                 try? record.write(to: plan.directory)
             }
         }
-        if phaseZero != nil {
+        try submitArrays(&submission, outcome: &outcome, finished: finished, log: log)
+        return outcome
+    }
+
+    /// The comparison's record (a new one if it has none yet) with the plan's arms and cells.
+    func currentRecord() -> SlurmRecord {
+        var record = (try? SlurmRecord.load(from: plan.directory))
+            ?? SlurmRecord(arm_order: [], cells: [], log_directory: logDirectory.path)
+        record.arm_order = plan.experiment.arms.map(\.name)
+        record.log_directory = logDirectory.path
+        record.cells = plan.cells().map { cell in
+            SlurmRecord.Cell(baseline: cell.run.baseline, arm: cell.run.arm, seed: cell.run.seed, directory: cell.run.directory,
+                             phase0_directory: (cell.phaseZeroSource?.path) ?? cell.run.directory)
+        }
+        return record
+    }
+
+    /// Refuses to submit while a job submitted before is pending or running, so that no cell runs twice.
+    func checkNothingActive(_ record: SlurmRecord) throws {
+        let previous = record.submissions.filter { !$0.dry_run }.flatMap { [$0.phase0?.job_id, $0.arms?.job_id].compactMap { $0 } }
+        let active = SlurmTools.active(previous)
+        guard active.isEmpty else {
+            throw SlurmError.busy("jobs \(active.joined(separator: ", ")) of \(plan.directory.path) are still pending or running; "
+                + "wait for them (or scancel them) before resubmitting, so that no cell runs twice")
+        }
+    }
+
+    /// Writes phase0.sbatch (or removes an old one when no phase 0 is left), arms.sbatch
+    /// and submit.sh; returns their paths.
+    func writeScripts(phaseZero: SlurmJobArray?, arms: SlurmJobArray) throws -> [String] {
+        if let phaseZero {
+            try writeAtomically(Data(phaseZero.script.utf8), to: phaseZeroURL)
+        } else {
+            try? FileManager.default.removeItem(at: phaseZeroURL)
+        }
+        try writeAtomically(Data(arms.script.utf8), to: armsURL)
+        try writeAtomically(Data(SlurmSubmitScript.text(phaseZeroScript: phaseZero == nil ? nil : phaseZeroURL.path, armsScript: armsURL.path).utf8), to: submitURL)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: submitURL.path)
+        return (phaseZero == nil ? [] : [phaseZeroURL.path]) + [armsURL.path, submitURL.path]
+    }
+
+    /// sbatch of the phase-0 array (if any), then of the arm array after it (afterok);
+    /// each job id goes into `submission` and `outcome` as soon as it is known.
+    func submitArrays(_ submission: inout SlurmRecord.Submission, outcome: inout Outcome, finished: Int,
+                      log: (String) -> Void) throws {
+        if submission.phase0 != nil {
             let id = try SlurmTools.submit(script: phaseZeroURL.path, dependency: nil)
             submission.phase0?.job_id = id
             outcome.phaseZeroJob = id
@@ -122,6 +146,5 @@ struct SlurmSubmission {
         submission.arms?.job_id = id
         outcome.armsJob = id
         log("submitted job \(id): \(outcome.armTasks) arm tasks\(outcome.phaseZeroJob.map { ", after job \($0) (afterok)" } ?? "") (\(armsURL.path)); \(finished) finished cells skipped")
-        return outcome
     }
 }

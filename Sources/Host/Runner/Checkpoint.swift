@@ -58,6 +58,8 @@ struct Checkpoint {
 
     /// Serialises and checksums.
     func encoded() throws -> Data {
+        // Compact, not `JSONEncoder.cil`: the header is read by cil alone, and another
+        // format would change the bytes (and checksum) of every checkpoint written.
         let json = try JSONEncoder().encode(header)
         var data = Self.magic
         var length = UInt64(json.count).littleEndian
@@ -92,6 +94,14 @@ struct Checkpoint {
     /// allocated, so a damaged or hostile file is refused, never trusted; errors
     /// name `path` and the problem.
     static func decode(_ data: Data, path: String) throws -> Checkpoint {
+        let body = try verifiedBody(data, path: path)
+        let (header, headerEnd) = try readHeader(body, path: path)
+        try checkPlausible(header, path: path)
+        return Checkpoint(header: header, values: try readValues(body, from: headerEnd, of: header.tensors, path: path))
+    }
+
+    /// Everything before the checksum, once the magic and the checksum are right.
+    static func verifiedBody(_ data: Data, path: String) throws -> Data {
         guard data.count >= magic.count + 8 + 32, data.prefix(magic.count) == magic else {
             throw RunError.checkpoint("checkpoint \(path) is not a cil checkpoint (bad magic or too short)")
         }
@@ -101,6 +111,12 @@ struct Checkpoint {
         guard Array(data.suffix(32)) == digest.finalize() else {
             throw RunError.checkpoint("checkpoint \(path) is corrupt or truncated (checksum mismatch)")
         }
+        return body
+    }
+
+    /// The JSON header after the magic and its length, and the index where it ends;
+    /// refused unless its format and SDK versions are this cil's.
+    static func readHeader(_ body: Data, path: String) throws -> (Header, end: Int) {
         let length = body.dropFirst(magic.count).prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
         let headerStart = body.startIndex + magic.count + 8
         guard UInt64(littleEndian: length) <= UInt64(body.endIndex - headerStart) else {
@@ -119,6 +135,12 @@ struct Checkpoint {
         guard header.sdkVersion == SDKInfo.version else {
             throw RunError.checkpoint("checkpoint \(path) was written by SDK \(header.sdkVersion), this cil runs SDK \(SDKInfo.version)")
         }
+        return (header, headerEnd)
+    }
+
+    /// Refuses a header whose phase, tensor count, exemplar memory or in-progress
+    /// state cannot be right.
+    static func checkPlausible(_ header: Header, path: String) throws {
         guard header.phase >= 0, header.tensors.count <= maxTensors else {
             throw RunError.checkpoint("checkpoint \(path): implausible header (phase \(header.phase), \(header.tensors.count) tensors)")
         }
@@ -131,10 +153,15 @@ struct Checkpoint {
                 throw RunError.checkpoint("checkpoint \(path): implausible in-progress state (epoch \(state.epochsDone), \(state.generator.words.count) generator words)")
             }
         }
-        var offset = headerEnd
+    }
+
+    /// The float32 values of `tensors`, in order, from `offset` to the end of `body`
+    /// exactly.
+    static func readValues(_ body: Data, from offset: Int, of tensors: [TensorEntry], path: String) throws -> [[Float]] {
+        var offset = offset
         var values: [[Float]] = []
-        values.reserveCapacity(header.tensors.count)
-        for t in header.tensors {
+        values.reserveCapacity(tensors.count)
+        for t in tensors {
             // The byte count of the tensor, refused if a dimension is negative or the
             // product overflows or exceeds what is left of the file.
             let available = body.endIndex - offset
@@ -149,16 +176,13 @@ struct Checkpoint {
             guard bytes <= available else {
                 throw RunError.checkpoint("checkpoint \(path): tensor \(t.name) of shape \(t.shape) runs past the end of the data")
             }
-            let v = body.subdata(in: offset..<(offset + bytes)).withUnsafeBytes { raw in
-                Array(raw.bindMemory(to: Float.self))
-            }
-            values.append(v)
+            values.append(body.subdata(in: offset..<(offset + bytes)).withUnsafeBytes { raw in Array(raw.bindMemory(to: Float.self)) })
             offset += bytes
         }
         guard offset == body.endIndex else {
             throw RunError.checkpoint("checkpoint \(path): \(body.endIndex - offset) unexpected bytes after the tensors")
         }
-        return Checkpoint(header: header, values: values)
+        return values
     }
 
     /// The named tensors of a network: parameters, buffers, α and α's gradient.

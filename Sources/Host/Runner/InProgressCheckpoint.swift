@@ -30,7 +30,7 @@ extension IncrementalRun {
         return checkpoint
     }
 
-    /// What `train` needs to write (and resume from) in-progress checkpoints.
+    /// What the epochs (`trainEpochs`) need to write (and resume from) in-progress checkpoints.
     struct InProgressState {
         /// The results of the finished phases (stored in each in-progress file).
         var results: [PhaseResult]

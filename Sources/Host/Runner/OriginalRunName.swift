@@ -14,7 +14,7 @@ enum OriginalRunName {
         var name = "\(dataset)_nfg\(config.nbClFg)_ncls\(config.nbCl)_nproto\(config.budgetPerClass)"
             + "_\(config.baseline)_\(config.branchMode.rawValue)_b1\(config.branch1)"
         if config.branchMode == .dual { name += "_b2\(config.branch2)" }
-        name += config.budget == "dynamic" ? "_dynamic" : "_fixed"
+        name += "_" + config.budget.rawValue
         name += "_\(ckptLabel ?? defaultLabel)"
         return "logs/" + name
     }

@@ -26,8 +26,8 @@ struct RunConfiguration: Codable, Equatable {
     var nbCl: Int
     /// Explicit class counts per phase (overrides nb_cl_fg / nb_cl).
     var classesPerPhase: [Int]?
-    /// "fixed" (total) or "dynamic" (per class).
-    var budget: String
+    /// A total (`budgetTotal`) or a number per class (`budgetPerClass`).
+    var budget: BudgetKind
     var budgetTotal: Int
     var budgetPerClass: Int
 
@@ -39,7 +39,7 @@ struct RunConfiguration: Codable, Equatable {
     var branch2: String
     var branch1Options: [String: String]
     var branch2Options: [String: String]
-    var backbone: String
+    var backbone: BackboneKind
 
     // Optimisation (docs/ALGORITHMS.md §1.7).
     var mode: FidelityMode
@@ -53,14 +53,14 @@ struct RunConfiguration: Codable, Equatable {
     var weightDecay: Float
     var momentum: Float
     var lrFactor: Float
-    /// "multistep" or "cosine".
-    var schedule: String
+    /// The network's LR schedule.
+    var schedule: ScheduleKind
     var fusionLR: Float
     var alphaGradient: AlphaGradientPolicy
     /// Seed of every random choice of training (shuffling, augmentation, balanced set).
     var trainSeed: UInt64
     /// The preset the defaults came from.
-    var preset: String
+    var preset: Preset
     /// When the LR schedulers step: `faithful` (the original's step at the start of
     /// each epoch, so epoch e uses the value for e + 1) or `corrected`. Follows
     /// `mode`, except in the quick preset, which always uses `corrected`: with a

@@ -40,22 +40,10 @@ final class RunNetworkBuilder {
         return "\(kind.rawValue) plugin '\(name)'" + (file.map { " (\($0))" } ?? "")
     }
 
-    /// The backbone of the configuration.
-    func makeBackbone(rng: inout RandomGenerator) throws -> any Backbone {
-        switch config.backbone {
-        case "resnet32": return ResNet.cifar(blocksPerStage: 5, rng: &rng)
-        case "resnet20": return ResNet.cifar(blocksPerStage: 3, rng: &rng)
-        case "resnet18": return ResNet.imageNet(depth: 18, rng: &rng)
-        case "resnet34": return ResNet.imageNet(depth: 34, rng: &rng)
-        case "rebuffi32": return RebuffiResNet.cifar(blocksPerStage: 5, width: 16, rng: &rng)
-        default: throw RunError.configuration("--backbone \(config.backbone): expected resnet32, resnet20, resnet18, resnet34 or rebuffi32")
-        }
-    }
-
     /// The network of phase 0, freshly initialised.
     func makeNetwork() throws -> AggregatedNetwork {
         var rng = config.generator(phase: 0, purpose: 1)
-        let backbone = try makeBackbone(rng: &rng)
+        let backbone = config.backbone.make(rng: &rng)
         let head = try PluginCrashReport.during(.init(pluginNames.baseline, in: "its head")) {
             try baseline.makeHead(featureDimension: backbone.featureDimension, classCount: classesPerPhase[0], rng: &rng)
         }

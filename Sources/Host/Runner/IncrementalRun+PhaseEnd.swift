@@ -1,0 +1,100 @@
+import CILSDK
+import Foundation
+
+extension IncrementalRun {
+    /// Step 6a of a phase: herd each new class once, with the phase's final model
+    /// (docs/ALGORITHMS.md §1.5), into the exemplar memory.
+    func herdNewClasses(_ data: PhaseData, network: AggregatedNetwork, memory: inout ExemplarMemory) throws {
+        let target = incremental.budget.perClass(phase: data.phase, plan: incremental.plan)
+        for dataClass in data.newClasses {
+            let features = try trainingFeatures(of: network, label: incremental.order.mappedLabels[dataClass])
+            let herding = Herding.rank(features: features, target: target)
+            try memory.record(dataClass, positions: trainPositions[dataClass], herding: herding)
+        }
+    }
+
+    /// Step 6b: the baseline's phase-end work (e.g. PODNet's class-balanced finetuning
+    /// of its head, `finetuneHead`).
+    func endPhase(_ data: PhaseData, network: AggregatedNetwork, memory: ExemplarMemory) throws {
+        let p = data.phase
+        try PluginCrashReport.during(.init(pluginNames.baseline, in: "its phase end (phase \(p))")) {
+            try baseline.phaseDidEnd(PhaseEndContext(phase: p, classes: data.counts, head: network.head) { spec in
+                try self.finetuneHead(network, phase: p, counts: data.counts, memory: memory, spec: spec)
+            })
+        }
+    }
+
+    /// Trains the head alone on the exemplars of every seen class (each class its
+    /// current exemplars, so classes are equally represented), backbone frozen.
+    func finetuneHead(_ network: AggregatedNetwork, phase p: Int, counts: ClassCounts, memory: ExemplarMemory,
+                      spec: HeadFinetuning) throws {
+        let positions = exemplarPositions(memory: memory, labels: 0..<counts.seen, afterPhase: p).flatMap { $0 }
+        let headParams = network.head.parameterRoles.filter { $0.role != .oldClasses && $0.tensor.requiresGrad }.map(\.tensor)
+        let sgd = SGD(groups: [ParameterGroup(name: "finetune", parameters: headParams, learningRate: spec.learningRate,
+                                              weightDecay: spec.weightDecay, momentum: config.momentum)])
+        let loader = BatchLoader(split: dataset.train, transform: dataset.preprocessing.train)
+        var rng = generator(phase: p, purpose: 5)
+        try network.withFrozenWeights {
+            for t in headParams { t.requiresGrad = true }
+            for _ in 0..<spec.epochs {
+                for chunk in BatchSampler.shuffled(positions, batchSize: spec.batchSize, rng: &rng) {
+                    let batch = try loader.batch(chunk, rng: &rng)
+                    let features = withNoGrad { network.forward(batch.images).features }
+                    let out = network.head.forward(features)
+                    sgd.zeroGrad()
+                    let loss = try spec.loss(BatchContext(phase: p, classes: counts, targets: mapped(batch.labels),
+                        current: ModelOutputs(logits: out.logits, features: features, levelMaps: [], headExtras: out.extras),
+                        previous: nil, head: network.head))
+                    guard loss.total.item.isFinite else {
+                        throw RunError.diverged("the head finetuning loss became \(loss.total.item) in phase \(p)")
+                    }
+                    loss.total.backward()
+                    sgd.step()
+                }
+            }
+        }
+    }
+
+    /// Step 6c: the phase's result (docs/ALGORITHMS.md §7): CNN and NME accuracy on
+    /// the seen and the phase-0 classes, α, and the phase's wall time.
+    func evaluate(_ data: PhaseData, network: AggregatedNetwork, memory: ExemplarMemory, alphaTrace: [[Float]],
+                  startedAt: Date) throws -> PhaseResult {
+        let p = data.phase, counts = data.counts
+        let perClass = incremental.budget.perClass(phase: p, plan: incremental.plan)
+        let evaluator = Evaluator(dataset: dataset, order: incremental.order, mode: config.mode, batchSize: config.evalBatchSize)
+        let seenClasses = incremental.seenClasses(phase: p)
+        let accuracies = try evaluator.evaluate(
+            network, seen: counts.seen, base: incremental.plan.counts(phase: 0).seen,
+            exemplars: exemplarPositions(memory: memory, labels: 0..<counts.seen, afterPhase: p),
+            testPositions: seenClasses.flatMap { testPositions[$0] })
+        return PhaseResult(
+            phase: p, classes_seen: counts.seen, acc_cnn: accuracies.cnn, acc_nme: accuracies.nme,
+            acc_cnn_base: accuracies.cnnBase, acc_nme_base: accuracies.nmeBase,
+            alpha: network.plastic == nil ? [] : network.alphas.map(\.item), alpha_per_epoch: alphaTrace,
+            seconds: Date().timeIntervalSince(startedAt), exemplars_per_class: perClass)
+    }
+
+    /// Step 6d: the phase's checkpoint (atomic, checksummed), then results.json; the
+    /// in-progress file of the phase goes. A failed write says what is kept.
+    func saveFinishedPhase(_ p: Int, network: AggregatedNetwork, memory: ExemplarMemory, results: [PhaseResult]) throws {
+        let checkpoint = Checkpoint(phase: p, configuration: config, network: network, memory: memory, results: results)
+        do {
+            try writeAtomically(try checkpoint.encoded(), to: directory.checkpointURL(phase: p))
+        } catch let RunError.io(message) {
+            let kept = p == 0 ? "no phase is kept" : p == 1 ? "phase 0 is kept in \(directory.url.path)"
+                : "phases 0-\(p - 1) are kept in \(directory.url.path)"
+            throw RunError.io("\(message); phase \(p) is lost, \(kept); once the disk has room, the same command resumes")
+        }
+        try? FileManager.default.removeItem(at: directory.inProgressURL(phase: p))
+        do {
+            try writeResults(results)
+        } catch let RunError.io(message) {
+            throw RunError.io("\(message); phase \(p) is checkpointed in \(directory.url.path); once the disk has room, the same command resumes")
+        }
+    }
+
+    func writeResults(_ phases: [PhaseResult]) throws {
+        let results = RunResults(config: config, phases: phases, totalPhases: phaseCount)
+        try writeAtomically(try JSONEncoder.cil.encode(results), to: directory.resultsURL)
+    }
+}
