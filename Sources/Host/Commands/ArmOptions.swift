@@ -51,8 +51,11 @@ struct ArmOptions: ParsableArguments {
     var lossTerm: String?
     @Option(name: .customLong("loss-term-weight"), help: "Weight of --loss-term (default 1).")
     var lossTermWeight: Float = 1
-    @Option(name: [.customLong("backbone"), .customLong("imgnet_backbone")], help: "resnet32 (CIFAR default), resnet20, resnet18 (image folders default), resnet34, or rebuffi32 (PODNet's CIFAR ResNet-32: zero-padded shortcuts, no ReLU after additions, a fourth one-block stage; 4 levels).")
+    @Option(help: "resnet32 (CIFAR default), resnet20, resnet18 (image folders default), resnet34, or rebuffi32 (PODNet's CIFAR ResNet-32: zero-padded shortcuts, no ReLU after additions, a fourth one-block stage; 4 levels).")
     var backbone: String?
+    @Option(name: .customLong("imgnet_backbone"),
+            help: "The original code's ImageNet network (resnet18 or resnet34): the backbone on image folders unless --backbone; ignored on CIFAR-100 and synthetic data, as the original always uses resnet32 on CIFAR-100.")
+    var imgnetBackbone: String?
 
     // Optimisation.
     @Option(help: "faithful (the original code's quirks, docs/ALGORITHMS.md §8) or corrected.")
@@ -198,6 +201,9 @@ struct ArmOptions: ParsableArguments {
             explicit = parts.map { $0! }
         }
         let imageFolders = data.dataset == "imagefolder"
+        if let imgnetBackbone, !imageFolders, backbone == nil {
+            notes("--imgnet_backbone \(imgnetBackbone) is ignored on \(data.dataset): the original code uses it only on ImageNet; the network is resnet32 (--backbone chooses another)")
+        }
         // Instantiating the baseline checks its options now, and tells its schedule.
         let probe = try baselineType.init(
             options: try PluginOptions(plugin: baseline, specs: baselineType.options, given: baselineOptions),
@@ -227,7 +233,7 @@ struct ArmOptions: ParsableArguments {
             branch2: branchMode == .dual ? branch2 : "",
             branch1Options: try Self.pairs(branch1Options, flag: "--branch-1-option"),
             branch2Options: branchMode == .dual ? try Self.pairs(branch2Options, flag: "--branch-2-option") : [:],
-            backbone: backbone ?? (imageFolders ? "resnet18" : "resnet32"),
+            backbone: backbone ?? (imageFolders ? (imgnetBackbone ?? "resnet18") : "resnet32"),
             mode: mode, epochsFirst: epochsFirst ?? (self.epochs ?? p.epochsFirst), epochs: epochs,
             batchSize: batchSize ?? p.batchSize, testBatchSize: testBatchSize ?? p.testBatchSize,
             evalBatchSize: evalBatchSize ?? p.evalBatchSize, baseLR1: baseLR1 ?? p.lr, baseLR2: baseLR2 ?? p.lr,
