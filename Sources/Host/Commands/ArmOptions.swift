@@ -51,8 +51,11 @@ struct ArmOptions: ParsableArguments {
     var lossTerm: String?
     @Option(name: .customLong("loss-term-weight"), help: "Weight of --loss-term (default 1).")
     var lossTermWeight: Float = 1
-    @Option(name: [.customLong("backbone"), .customLong("imgnet_backbone")], help: "resnet32 (CIFAR default), resnet20, resnet18 (image folders default), resnet34, or rebuffi32 (PODNet's CIFAR ResNet-32: zero-padded shortcuts, no ReLU after additions, a fourth one-block stage; 4 levels).")
+    @Option(help: "resnet32 (CIFAR default), resnet20, resnet18 (image folders default), resnet34, or rebuffi32 (PODNet's CIFAR ResNet-32: zero-padded shortcuts, no ReLU after additions, a fourth one-block stage; 4 levels).")
     var backbone: String?
+    @Option(name: .customLong("imgnet_backbone"),
+            help: "The original code's ImageNet network (resnet18 or resnet34): the backbone on image folders unless --backbone; ignored on CIFAR-100 and synthetic data, as the original always uses resnet32 on CIFAR-100.")
+    var imgnetBackbone: String?
 
     // Optimisation.
     @Option(help: "faithful (the original code's quirks, docs/ALGORITHMS.md §8) or corrected.")
@@ -163,7 +166,7 @@ struct ArmOptions: ParsableArguments {
         let alphaPolicy = try alphaGradientPolicy(probe.trainingPolicy)
         let branchOptions = (try Self.pairs(branch1Options, flag: "--branch-1-option"),
                              choices.branchMode == .dual ? try Self.pairs(branch2Options, flag: "--branch-2-option") : [:])
-        let backbone = try resolvedBackbone(imageFolders: imageFolders)
+        let backbone = try resolvedBackbone(imageFolders: imageFolders, dataset: data.dataset, notes: notes)
         let config = configuration(data: data, choices: choices, phases: phases, baselineOptions: baselineOptions,
                                    branchOptions: branchOptions, backbone: backbone, schedule: schedule, alphaGradient: alphaPolicy)
         try Self.check(config)
@@ -239,13 +242,18 @@ struct ArmOptions: ParsableArguments {
         }
     }
 
-    /// `--backbone`, or the dataset's default: ResNet-18 for image folders, else ResNet-32.
-    func resolvedBackbone(imageFolders: Bool) throws -> BackboneKind {
-        guard let name = self.backbone else { return imageFolders ? .resnet18 : .resnet32 }
-        guard let backbone = BackboneKind(rawValue: name) else {
-            throw RunError.configuration("--backbone \(name): expected \(BackboneKind.expected)")
+    /// `--backbone`, or the dataset's default: on image folders `--imgnet_backbone` or
+    /// ResNet-18, else ResNet-32 (the original reads `--imgnet_backbone` on ImageNet only).
+    func resolvedBackbone(imageFolders: Bool, dataset: String, notes: (String) -> Void) throws -> BackboneKind {
+        if let imgnetBackbone, !imageFolders, backbone == nil {
+            notes("--imgnet_backbone \(imgnetBackbone) is ignored on \(dataset): the original code uses it only on ImageNet; the network is resnet32 (--backbone chooses another)")
         }
-        return backbone
+        let (flag, name) = backbone.map { ("--backbone", $0) }
+            ?? (imageFolders ? imgnetBackbone.map { ("--imgnet_backbone", $0) } ?? ("--backbone", "resnet18") : ("--backbone", "resnet32"))
+        guard let kind = BackboneKind(rawValue: name) else {
+            throw RunError.configuration("\(flag) \(name): expected \(BackboneKind.expected)")
+        }
+        return kind
     }
 
     /// The configuration of the parsed flags, unset ones from the preset.

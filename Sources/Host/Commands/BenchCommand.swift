@@ -65,7 +65,9 @@ struct BenchCommand: ParsableCommand {
         let backbone = BackboneKind(rawValue: model)!
         let side = imageSize ?? Self.naturalImageSize[backbone]!
         // The backbones the runner builds for --backbone resnet32 and resnet18.
-        let resnet = backbone.make(rng: &rng)
+        guard let resnet = backbone.make(rng: &rng) as? ResNet else {
+            throw ValidationError("--model \(model): expected resnet32 or resnet18")
+        }
         let flops = ResNetFLOPs(backbone: resnet, imageSize: side, classes: classes, dual: mode == .dual)
         let net = try makeNetwork(resnet, mode: mode, rng: &rng)
         let x = Initializers.normal([batch, 3, side, side], std: 1, rng: &rng)

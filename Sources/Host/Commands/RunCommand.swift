@@ -123,7 +123,8 @@ enum RunLauncher {
         try directory.prepare { FileHandle.standardError.write(Data("cil: \($0)\n".utf8)) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        if let data = FileManager.default.contents(atPath: directory.configURL.path) {
+        let existingData = FileManager.default.contents(atPath: directory.configURL.path)
+        if let data = existingData {
             guard let existing = try? JSONDecoder().decode(RunConfiguration.self, from: data) else {
                 throw RunError.configuration("\(directory.configURL.path) is not a cil run configuration; use another --out")
             }
@@ -131,14 +132,20 @@ enum RunLauncher {
                 let diff = config.differences(from: existing).prefix(8).joined(separator: "; ")
                 throw RunError.configuration("\(directory.url.path) holds a run with a different configuration (\(diff)); use another --out or the same options")
             }
-        } else {
+        }
+        // Loads the data and sets up the protocol and plugins before a new directory
+        // records its configuration: a run that cannot start (a wrong --data_dir, say)
+        // leaves none behind, so the same directory takes the corrected command. This
+        // matters most without --out, where the directory's name does not depend on
+        // the data directory.
+        let run = try IncrementalRun(config: config, directory: directory, catalog: catalog, progress: progress)
+        if existingData == nil {
             try writeAtomically(try encoder.encode(config), to: directory.configURL)
             directory.log(["event": "created", "sdk": SDKInfo.version, "blas_core": BLAS.coreName])
         }
         if let source = phase0From, directory.lastCheckpointedPhase() == nil {
             try adoptPhaseZero(from: source, into: directory, config: config, catalog: catalog)
         }
-        let run = try IncrementalRun(config: config, directory: directory, catalog: catalog, progress: progress)
         directory.log(["event": "start", "threads": Parallel.threads, "blas_core": BLAS.coreName])
         let results: RunResults
         do {
