@@ -121,8 +121,7 @@ enum RunLauncher {
         // Locks the directory first: a second process on it is refused here, having changed
         // nothing. A file system without locks is worth a line even with --quiet.
         try directory.prepare { FileHandle.standardError.write(Data("cil: \($0)\n".utf8)) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let encoder = JSONEncoder.cil
         let existingData = FileManager.default.contents(atPath: directory.configURL.path)
         if let data = existingData {
             guard let existing = try? JSONDecoder().decode(RunConfiguration.self, from: data) else {
