@@ -37,12 +37,12 @@ struct ComparisonPlan {
     struct Cell {
         var run: ComparisonRun
         var arguments: [String]
-        /// Whether this is its group's first cell (the one that trains phase 0).
-        var first: Bool
         var groupKey: String
         /// The run directory of the group's first cell, whose phase 0 this cell starts
         /// from; nil for the first cell itself.
         var phaseZeroSource: URL?
+        /// Whether this is its group's first cell (the one that trains phase 0).
+        var first: Bool { phaseZeroSource == nil }
     }
 
     /// The run directory of one arm.
@@ -83,7 +83,7 @@ struct ComparisonPlan {
                     let source = trainer[group]
                     if source == nil { trainer[group] = dir }
                     out.append(Cell(run: ComparisonRun(baseline: baseline, arm: arm.name, seed: seed, directory: dir.path),
-                                    arguments: args, first: source == nil, groupKey: group, phaseZeroSource: source))
+                                    arguments: args, groupKey: group, phaseZeroSource: source))
                 }
             }
         }
