@@ -7,6 +7,9 @@ enum DefaultPlugins {
     /// A MANets arm's stable and plastic branch types (`--branch-1`, `--branch-2`).
     static let stableBranch = "ss"
     static let plasticBranch = "free"
+    /// The plastic branch type of the `paper` preset on image folders (the original
+    /// README's ImageNet-Subset commands pass `--branch_2=fixed`).
+    static let imageFolderPlasticBranch = "fixed"
     /// The branch type of a plain (single-branch) arm.
     static let plainBranch = "free"
     /// The baselines of a comparison that names none.

@@ -66,6 +66,17 @@ struct CompareCommandTests {
         for title in ["NME accuracy", "CNN accuracy on the phase-0 classes", "CNN accuracy on the classes added after phase 0", "wall time, s"] {
             #expect(markdown.contains("## Per phase (\(title)"), "\(title) missing from comparison.md")
         }
+        // The settings section states every resolved value of each arm, as its
+        // config.json has it (TinyProtocol: quick preset, batch 32, 2 / 1 epochs).
+        #expect(markdown.contains("## Settings"), "\(markdown)")
+        #expect(markdown.contains("| lucir | plain | resnet32 | single free | 2 / 1 | 0.1 / 0.1 | cosine | 0, 0 | 0.0005 | 0.9 | 32 / 100 / 128 | 0.0 | zero-per-step | dynamic 5 per class | corrected | K=1 |"),
+                "\(markdown)")
+        #expect(markdown.contains("| lucir | manets | resnet32 | dual ss + free | 2 / 1 | 0.1 / 0.1 | cosine | 0, 0 | 0.0005 | 0.9 | 32 / 100 / 128 | 0.001 | zero-per-step |"),
+                "\(markdown)")
+        let settings = json["settings"] as! [[String: Any]]
+        #expect(settings.map { $0["arm"] as! String } == ["plain", "manets"])
+        let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(html.contains("<h2>Settings</h2>") && html.contains("<td>dual ss + free</td>"))
         let delta = arms[1]["delta_avg_inc_acc_cnn"] as! Double
         #expect(abs(delta - (means["manets"]! - means["plain"]!)) < 1e-12)
         let failures = json["failures"] as! [[String: Any]]

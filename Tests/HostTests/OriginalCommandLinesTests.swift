@@ -6,8 +6,9 @@ import Testing
 /// each line cut the budget: phase 0 trains one epoch (`--epochs_fg=1`, which leaves
 /// the line's `--epochs` in place), and the data directory is a fixture. Each resolved
 /// configuration (`config.json` of the run directory the original would name) is
-/// checked against the values the line sets, or the original's defaults for the flags
-/// it leaves out.
+/// checked against the values the line sets, or the `paper` preset's values for the
+/// line's dataset for the flags it leaves out (on ImageNet-Subset: lr 0.05 with a cosine
+/// schedule, α steps at 29/60, the dynamic budget of 20 per class, λ_base 10).
 ///
 /// The CIFAR-100 lines run phase 0 to the end (`--stop-after-phase=0`) on one image per
 /// class. The ImageNet-Subset lines find their data where the line says, in the
@@ -50,17 +51,26 @@ struct OriginalCommandLinesTests {
         return out
     }
 
-    /// The original code's defaults (its main.py) for the flags the lines leave out.
-    static let originalDefaults = ["nb_protos": "20", "test_batch_size": "100", "epochs": "160", "custom_weight_decay": "0.0005",
-                                   "ckpt_label": "exp01"]
+    /// The values the `paper` preset gives the flags the lines leave out, on CIFAR-100
+    /// (the original main.py's defaults) and on ImageNet-Subset (docs/ALGORITHMS.md §1.7).
+    static func presetValues(imageNet: Bool) -> [String: String] {
+        ["nb_protos": "20", "test_batch_size": imageNet ? "50" : "100", "epochs": imageNet ? "90" : "160",
+         "custom_weight_decay": imageNet ? "0.0001" : "0.0005", "base_lr1": imageNet ? "0.05" : "0.1",
+         "base_lr2": imageNet ? "0.05" : "0.1", "ckpt_label": "exp01"]
+    }
 
     /// The run directory the original names for the line's settings
     /// (`{dataset}_nfg…_ncls…_nproto…_{baseline}_{branch_mode}_b1…_b2…_{fixed|dynamic}_{ckpt_label}`).
+    /// The budget is the one that runs: dynamic with `--dynamic_budget`, and in the
+    /// paper preset on ImageNet-Subset.
     static func runDirectory(_ f: [String: String]) -> String {
-        let value = { (flag: String) in f[flag] ?? originalDefaults[flag]! }
+        let value = { (flag: String) in f[flag] ?? presetValues(imageNet: isImageNet(f))[flag]! }
         return "logs/\(f["dataset"]!)_nfg\(f["nb_cl_fg"]!)_ncls\(f["nb_cl"]!)_nproto\(value("nb_protos"))_\(f["baseline"]!)"
-            + "_\(f["branch_mode"]!)_b1\(f["branch_1"]!)_b2\(f["branch_2"]!)_\(f["dynamic_budget"] != nil ? "dynamic" : "fixed")_\(value("ckpt_label"))"
+            + "_\(f["branch_mode"]!)_b1\(f["branch_1"]!)_b2\(f["branch_2"]!)_\(budget(f))_\(value("ckpt_label"))"
     }
+
+    static func isImageNet(_ f: [String: String]) -> Bool { f["dataset"]!.hasPrefix("imagenet") }
+    static func budget(_ f: [String: String]) -> String { f["dynamic_budget"] != nil || isImageNet(f) ? "dynamic" : "fixed" }
 
     static func temporaryDirectory() throws -> URL {
         URL(fileURLWithPath: try DataFixtures.temporaryDirectory("cil-original-lines"))
@@ -117,8 +127,8 @@ struct OriginalCommandLinesTests {
         func int(_ key: String) -> Int? { c[key] as? Int }
         func number(_ key: String) -> Double? { (c[key] as? NSNumber)?.doubleValue }
         func close(_ a: Double?, _ b: String) -> Bool { a.map { abs($0 - Double(b)!) <= 1e-6 * abs(Double(b)!) } ?? false }
-        let value = { (flag: String) in f[flag] ?? originalDefaults[flag]! }
-        let imageNet = f["dataset"]!.hasPrefix("imagenet")
+        let imageNet = isImageNet(f)
+        let value = { (flag: String) in f[flag] ?? presetValues(imageNet: imageNet)[flag]! }
         #expect(c["dataset"] as? String == (imageNet ? "imagefolder" : f["dataset"]), sourceLocation: sourceLocation)
         #expect(c["dataDir"] as? String == dataDir, sourceLocation: sourceLocation)
         #expect(int("nbClFg") == Int(f["nb_cl_fg"]!) && int("nbCl") == Int(f["nb_cl"]!), sourceLocation: sourceLocation)
@@ -132,13 +142,22 @@ struct OriginalCommandLinesTests {
         #expect(int("epochs") == Int(value("epochs")), sourceLocation: sourceLocation)
         #expect(int("epochsFirst") == 1, "the appended --epochs_fg=1", sourceLocation: sourceLocation)
         #expect(close(number("weightDecay"), value("custom_weight_decay")), "weightDecay \(c["weightDecay"] ?? "none")", sourceLocation: sourceLocation)
-        // No --dynamic_budget: the fixed budget of 100 × nb_protos exemplars in total.
-        #expect(c["budget"] as? String == (f["dynamic_budget"] != nil ? "dynamic" : "fixed"), sourceLocation: sourceLocation)
+        #expect(close(number("baseLR1"), value("base_lr1")) && close(number("baseLR2"), value("base_lr2")),
+                "lr \(c["baseLR1"] ?? "none") / \(c["baseLR2"] ?? "none")", sourceLocation: sourceLocation)
+        // ImageNet: a cosine network schedule and α's MultiStep at epochs·0.333 and
+        // epochs·0.667 (29 and 60 of 90); CIFAR: MultiStep at epochs·0.5 and 0.75 for both.
+        #expect(c["schedule"] as? String == (imageNet ? "cosine" : "multistep"), sourceLocation: sourceLocation)
+        #expect((c["milestoneFractions"] as? [Double]) == (imageNet ? [0.333, 0.667] : [0.5, 0.75]), sourceLocation: sourceLocation)
+        // CIFAR without --dynamic_budget: the fixed budget of 100 × nb_protos in total;
+        // ImageNet-Subset: 20 per class.
+        #expect(c["budget"] as? String == budget(f), sourceLocation: sourceLocation)
         #expect(int("budgetPerClass") == Int(value("nb_protos")) && int("budgetTotal") == 100 * Int(value("nb_protos"))!, sourceLocation: sourceLocation)
         // The lines pass none of the method flags (the_lambda, dist, K, lw_mr, icarl_T,
-        // icarl_beta): each baseline takes its own defaults for the dataset.
+        // icarl_beta): each baseline takes its own defaults, but on ImageNet-Subset the
+        // preset passes --the_lambda 10, which only LUCIR takes (its λ_base).
         #expect(["the_lambda", "dist", "K", "lw_mr", "icarl_T", "icarl_beta"].allSatisfy { f[$0] == nil }, sourceLocation: sourceLocation)
-        #expect((c["baselineOptions"] as? [String: String]) == [:], "\(c["baselineOptions"] ?? "none")", sourceLocation: sourceLocation)
+        let expectedOptions = imageNet && f["baseline"] == "lucir" ? ["lambda-base": "10.0"] : [:]
+        #expect((c["baselineOptions"] as? [String: String]) == expectedOptions, "\(c["baselineOptions"] ?? "none")", sourceLocation: sourceLocation)
     }
 
     /// Phases after phase 0: (100 classes − nb_cl_fg) / nb_cl.

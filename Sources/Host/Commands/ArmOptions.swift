@@ -6,7 +6,7 @@ import Foundation
 /// option also has the original code's underscore spelling where one exists.
 /// Unset options take the preset's value.
 struct ArmOptions: ParsableArguments {
-    @Option(help: "Defaults: paper (docs/ALGORITHMS.md §1.7: 160 epochs, lr 0.1 with steps at 80/120, batch 128, fusion lr 1e-5, 2000 exemplars) or quick (a reduced budget, see README).")
+    @Option(help: "Defaults: paper (docs/ALGORITHMS.md §1.7; CIFAR-style data: 160 epochs, lr 0.1 with steps at 80/120, batch 128, fusion lr 1e-5, 2000 exemplars; image folders: resnet18, 90 epochs, lr 0.05 cosine, α steps at 29/60, weight decay 1e-4, balanced batch 50, 20 exemplars per class, --branch-2 fixed, λ_base 10) or quick (a reduced budget, see README).")
     var preset: String = Preset.paper.rawValue
 
     // Protocol.
@@ -41,8 +41,8 @@ struct ArmOptions: ParsableArguments {
     var branchMode: String = "dual"
     @Option(name: [.customLong("branch-1"), .customLong("branch_1")], help: "Branch type of the stable block (ss, fixed, free or a plugin).")
     var branch1: String = DefaultPlugins.stableBranch
-    @Option(name: [.customLong("branch-2"), .customLong("branch_2")], help: "Branch type of the plastic block (dual mode).")
-    var branch2: String = DefaultPlugins.plasticBranch
+    @Option(name: [.customLong("branch-2"), .customLong("branch_2")], help: "Branch type of the plastic block (dual mode; default free, or fixed in the paper preset on image folders).")
+    var branch2: String?
     @Option(name: .customLong("branch-1-option"), help: ArgumentHelp("An option of branch 1's type, NAME=VALUE; repeatable.", valueName: "name=value"))
     var branch1Options: [String] = []
     @Option(name: .customLong("branch-2-option"), help: ArgumentHelp("An option of branch 2's type, NAME=VALUE; repeatable.", valueName: "name=value"))
@@ -144,23 +144,27 @@ struct ArmOptions: ParsableArguments {
     /// then every setting the flags leave open from the preset, the dataset or the baseline.
     func resolve(data given: DatasetOptions, catalog: PluginCatalog, notes: (String) -> Void = { _ in }) throws -> RunConfiguration {
         let data = Self.resolvedDataset(given, notes: notes)
-        let choices = try parseChoices()
+        let imageFolders = data.dataset == "imagefolder"
+        let choices = try parseChoices(imageFolders: imageFolders)
         // Plugins must exist before anything runs: list the available ones if not.
         let baselineType = try catalog.baseline(named: baseline)
         _ = try catalog.branchType(named: branch1)
-        if choices.branchMode == .dual { _ = try catalog.branchType(named: branch2) }
+        if choices.branchMode == .dual { _ = try catalog.branchType(named: choices.plasticBranch) }
         if let lossTerm { _ = try catalog.lossTerm(named: lossTerm) }
 
         var baselineOptions = try Self.pairs(self.baselineOptions, flag: "--baseline-option")
         for (flag, value) in originalFlagsGiven {
             if let option = baselineType.originalFlags[flag] { baselineOptions[option] = value }
         }
+        // The preset's method flags, where neither the flag nor the option was given.
+        for (flag, value) in choices.defaults.originalFlags {
+            if let option = baselineType.originalFlags[flag], baselineOptions[option] == nil { baselineOptions[option] = value }
+        }
         let phases = try phaseCounts(dataset: data)
         // Instantiating the baseline checks its options now, and tells its schedule.
         let probe = try baselineType.init(
             options: try PluginOptions(plugin: baseline, specs: baselineType.options, given: baselineOptions),
             setting: RunSetting(dataset: data.dataset, classesPerPhase: [], mode: choices.mode, seed: UInt64(seed)))
-        let imageFolders = data.dataset == "imagefolder"
         let schedule = choices.schedule
             ?? choices.defaults.schedule ?? probe.trainingPolicy.preferredSchedule ?? (imageFolders ? .cosine : .multistep)
         let alphaPolicy = try alphaGradientPolicy(probe.trainingPolicy)
@@ -182,9 +186,12 @@ struct ArmOptions: ParsableArguments {
         var budget: BudgetKind
         /// nil: auto.
         var schedule: ScheduleKind?
+        /// `--branch-2`, or the preset's.
+        var plasticBranch: String
     }
 
-    func parseChoices() throws -> Choices {
+    /// The choice flags, checked, with the preset's values for the data kind.
+    func parseChoices(imageFolders: Bool) throws -> Choices {
         guard let preset = Preset(rawValue: preset) else {
             throw ValidationError("--preset \(self.preset): expected one of \(Preset.allCases.map(\.rawValue).sorted().joined(separator: ", "))")
         }
@@ -193,14 +200,15 @@ struct ArmOptions: ParsableArguments {
         }
         guard let mode = FidelityMode(rawValue: mode) else { throw ValidationError("--mode \(self.mode): expected faithful or corrected") }
         guard let branchMode = BranchMode(rawValue: branchMode) else { throw ValidationError("--branch-mode \(self.branchMode): expected single or dual") }
-        let defaults = preset.defaults
+        let defaults = preset.defaults(imageFolders: imageFolders)
         let budgetName = dynamicBudgetFlag ? BudgetKind.dynamic.rawValue : (budget ?? defaults.budget.rawValue)
         guard let budget = BudgetKind(rawValue: budgetName) else { throw ValidationError("--budget \(budgetName): expected fixed or dynamic") }
         let schedule = ScheduleKind(rawValue: self.schedule)
         guard schedule != nil || self.schedule == "auto" else {
             throw ValidationError("--schedule \(self.schedule): expected auto, multistep or cosine")
         }
-        return Choices(preset: preset, defaults: defaults, mode: mode, branchMode: branchMode, budget: budget, schedule: schedule)
+        return Choices(preset: preset, defaults: defaults, mode: mode, branchMode: branchMode, budget: budget, schedule: schedule,
+                       plasticBranch: branch2 ?? defaults.plasticBranch)
     }
 
     /// The dataset's name with the original code's names and `auto` resolved.
@@ -271,13 +279,14 @@ struct ArmOptions: ParsableArguments {
             classOrderSeed: seed, nbClFg: phases.nbClFg, nbCl: phases.nbCl, classesPerPhase: phases.explicit,
             budget: c.budget, budgetTotal: nbProtos * 100, budgetPerClass: nbProtos,
             baseline: baseline, baselineOptions: baselineOptions, branchMode: c.branchMode, branch1: branch1,
-            branch2: dual ? branch2 : "", branch1Options: branchOptions.0, branch2Options: branchOptions.1,
+            branch2: dual ? c.plasticBranch : "", branch1Options: branchOptions.0, branch2Options: branchOptions.1,
             backbone: backbone,
             mode: c.mode, epochsFirst: epochsFirst ?? (epochs ?? p.epochsFirst), epochs: epochs ?? p.epochs,
             batchSize: batchSize ?? p.batchSize, testBatchSize: testBatchSize ?? p.testBatchSize,
             evalBatchSize: evalBatchSize ?? p.evalBatchSize, baseLR1: baseLR1 ?? p.lr, baseLR2: baseLR2 ?? p.lr,
             weightDecay: weightDecay ?? p.weightDecay, momentum: momentum ?? p.momentum, lrFactor: lrFactor ?? p.lrFactor,
-            schedule: schedule, fusionLR: dual ? (fusionLR ?? p.fusionLR) : 0, alphaGradient: alphaGradient,
+            schedule: schedule, milestoneFractions: p.milestoneFractions,
+            fusionLR: dual ? (fusionLR ?? p.fusionLR) : 0, alphaGradient: alphaGradient,
             trainSeed: trainSeed ?? UInt64(seed), preset: c.preset,
             stepping: c.preset == .quick || c.mode == .corrected ? .corrected : .faithful,
             lossTerm: lossTerm, lossTermWeight: lossTermWeight)

@@ -10,8 +10,9 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Train one arm (a baseline, plain or on MANets) through every phase; resumable.",
         discussion: """
-        Defaults come from --preset (paper: docs/ALGORITHMS.md §1.7, 160 epochs; quick: a \
-        reduced budget that finishes in minutes); explicit flags override the preset. The \
+        Defaults come from --preset (paper: docs/ALGORITHMS.md §1.7, 160 epochs on CIFAR-style \
+        data and the ImageNet-Subset settings on image folders; quick: a reduced budget that \
+        finishes in minutes); explicit flags override the preset. The \
         original code's underscore names are accepted (--nb_cl_fg, --branch_1, --fusion_lr, \
         --the_lambda, ...); --gpu and --num_workers are accepted and ignored; --ckpt_label names \
         the run directory when --out is not given.

@@ -17,6 +17,7 @@ extension ComparisonReport {
         <table><tr><th>baseline</th><th>arm</th><th>seeds</th><th>avg inc CNN %</th><th>Δ</th><th>avg inc NME %</th><th>Δ</th><th>last CNN %</th><th>forgetting CNN</th></tr>
         \(rows)
         </table>
+        \(settingsHTML)
         <p><img src="comparison.svg" alt="accuracy against number of classes"></p>
         \(failed.isEmpty ? "" : "<h2>Failed or unfinished runs</h2><ul>\(failed)</ul>")
         <p>Files: <a href="comparison.md">comparison.md</a>, <a href="comparison.csv">comparison.csv</a>, <a href="comparison.json">comparison.json</a>.</p>

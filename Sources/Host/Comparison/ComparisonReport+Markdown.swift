@@ -22,6 +22,7 @@ extension ComparisonReport {
     var markdown: String {
         var lines = ["# Comparison", ""]
         if let protocol_summary { lines += ["Protocol: \(protocol_summary).", ""] }
+        lines += settingsTable
         lines += summaryTable + pairedDifferences + alphaExcursionNote + perPhaseTables + alphaPerPhase
             + unfinishedRunPhases + failureList
         return lines.joined(separator: "\n")

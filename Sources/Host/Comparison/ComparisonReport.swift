@@ -133,6 +133,8 @@ struct ComparisonReport: Codable {
     var partial_runs: [PartialRun]
     var mode: String?
     var protocol_summary: String?
+    /// Every resolved setting per baseline and arm (nil in reports written before).
+    var settings: [ArmSettings]?
 
     init(runs: [ComparisonRun], armOrder: [String]) {
         baselines = runs.map(\.baseline).uniqued().map { Self.baseline($0, runs: runs, armOrder: armOrder) }
@@ -150,6 +152,7 @@ struct ComparisonReport: Codable {
         let config = runs.compactMap(\.results).first?.config
         mode = config?.mode.rawValue
         protocol_summary = config.map { Self.protocolSummary($0, configs: runs.compactMap(\.results?.config)) }
+        settings = ArmSettings.rows(runs: runs, baselines: baselines)
     }
 
     /// Baseline `name`'s arms over its finished runs, in `armOrder` (arms it does not

@@ -44,9 +44,11 @@ struct Experiment {
     /// passed as `--baseline-option NAME=VALUE` to that baseline's runs only.
     var baselineOptions: [String: [(String, String)]] = [:]
 
+    /// The arms of a file that names none; the MANets arm's plastic branch is the
+    /// preset's (free, or fixed in the paper preset on image folders).
     static let defaultArms: [(name: String, options: [(String, String)])] = [
         ("plain", [("branch-mode", "single"), ("branch-1", DefaultPlugins.plainBranch)]),
-        ("manets", [("branch-mode", "dual"), ("branch-1", DefaultPlugins.stableBranch), ("branch-2", DefaultPlugins.plasticBranch)]),
+        ("manets", [("branch-mode", "dual"), ("branch-1", DefaultPlugins.stableBranch)]),
     ]
 
     enum ParseError: Error, CustomStringConvertible {

@@ -43,13 +43,14 @@ extension IncrementalRun {
         let sgd = SGD(groups: groups)
         let networkSchedule: any LearningRateSchedule = config.schedule == .cosine
             ? CosineSchedule(base: 1, tMax: epochs)
-            : MultiStepSchedule.cifar(base: 1, epochs: epochs, gamma: config.lrFactor)
+            : MultiStepSchedule(base: 1, milestones: config.milestones(epochs: epochs), gamma: config.lrFactor)
         var alpha: AlphaOptimiser?
         if p > 0, network.plastic != nil, policy.learnsAlpha, config.fusionLR > 0 {
             let learner = AlphaLearner(network: network, learningRate: config.fusionLR, policy: config.alphaGradient,
                                        decayStaysInGradient: config.mode == .faithful)
             alpha = AlphaOptimiser(learner: learner,
-                                   schedule: MultiStepSchedule.cifar(base: config.fusionLR, epochs: epochs, gamma: config.lrFactor),
+                                   schedule: MultiStepSchedule(base: config.fusionLR, milestones: config.milestones(epochs: epochs),
+                                                               gamma: config.lrFactor),
                                    balanced: balancedSet(data, memory: memory))
         }
         if network.plastic != nil, !policy.learnsAlpha || config.fusionLR == 0 {

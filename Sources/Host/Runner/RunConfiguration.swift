@@ -55,6 +55,11 @@ struct RunConfiguration: Codable, Equatable {
     var lrFactor: Float
     /// The network's LR schedule.
     var schedule: ScheduleKind
+    /// The MultiStep milestones of a phase of E epochs, as fractions f: epoch ⌊f·E⌋,
+    /// for the network's schedule when it is MultiStep and always for α's: [0.5, 0.75]
+    /// on CIFAR-style data, [0.333, 0.667] in the paper preset on image folders (as the
+    /// original). nil (configurations written before the field existed): [0.5, 0.75].
+    var milestoneFractions: [Double]?
     var fusionLR: Float
     var alphaGradient: AlphaGradientPolicy
     /// Seed of every random choice of training (shuffling, augmentation, balanced set).
@@ -90,6 +95,11 @@ struct RunConfiguration: Codable, Equatable {
         a.epochs = 0; b.epochs = 0
         a.baseLR2 = 0; b.baseLR2 = 0
         return a == b
+    }
+
+    /// The MultiStep milestones of a phase of `epochs` epochs.
+    func milestones(epochs: Int) -> [Int] {
+        (milestoneFractions ?? Preset.cifarMilestones).map { Int($0 * Double(epochs)) }
     }
 
     /// Lines naming each setting that differs from `other`, for the refusal message.
