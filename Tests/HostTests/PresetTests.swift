@@ -72,4 +72,25 @@ struct PresetTests {
         #expect(c["branch2"] as? String == "free" && (c["baselineOptions"] as? [String: String]) == [:])
         #expect(c["epochs"] as? Int == 4 && c["testBatchSize"] as? Int == 100)
     }
+
+    /// The milestones config.json records are the ones both schedules step at: a tiny
+    /// MANets run of 4-epoch phases (quick preset: milestones [int(0.5·4), int(0.75·4)]
+    /// = [2, 3], stepped the conventional way) logs the network's and α's learning
+    /// rate of every epoch of phase 1.
+    @Test func bothSchedulesStepAtTheRecordedMilestones() throws {
+        let dir = RunReliabilityTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try CommandRunner.run(TinyProtocol.manetsRun(out: dir.path, epochs: 4)
+                                           + ["--schedule", "multistep", "--stop-after-phase", "1"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let config = try OriginalCommandLinesTests.config(dir)
+        #expect((config["milestoneFractions"] as? [Double]) == [0.5, 0.75] && config["stepping"] as? String == "corrected")
+        let events = try String(contentsOf: dir.appendingPathComponent("events.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let phase1 = events.filter { $0["event"] as? String == "epoch" && $0["phase"] as? Int == 1 }
+        let lr = phase1.compactMap { Self.number($0, "lr") }, alphaLR = phase1.compactMap { Self.number($0, "alpha_lr") }
+        let factors = [1, 1, 0.1, 0.01]
+        #expect(lr.count == 4 && zip(lr, factors).allSatisfy { Self.close($0, 0.05 * $1) }, "network lr \(lr)")
+        #expect(alphaLR.count == 4 && zip(alphaLR, factors).allSatisfy { Self.close($0, 1e-3 * $1) }, "α lr \(alphaLR)")
+    }
 }

@@ -60,8 +60,10 @@ extension IncrementalRun {
                                   now: alphas)
             alphaTrace.append(alphas)
             progress.epochDone(meanLoss: meanLoss, alphas: alphas)
-            directory.log(["event": "epoch", "phase": p, "epoch": epoch + 1, "loss": meanLoss,
-                           "lr": Double(optimisers.baseLR * factor), "alpha": alphas.map(Double.init)])
+            var event: [String: Any] = ["event": "epoch", "phase": p, "epoch": epoch + 1, "loss": meanLoss,
+                                        "lr": Double(optimisers.baseLR * factor), "alpha": alphas.map(Double.init)]
+            if let alpha = optimisers.alpha { event["alpha_lr"] = Double(alpha.learner.learningRate) }
+            directory.log(event)
             saveInProgress(phase: p, epochsDone: epoch + 1, network: network, memory: memory, sgd: optimisers.sgd,
                            alphaLearner: optimisers.alpha?.learner, generator: rng, alphaTrace: alphaTrace, state: progressState)
         }
