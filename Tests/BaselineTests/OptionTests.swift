@@ -62,8 +62,8 @@ struct OptionTests {
         #expect(throws: Self.invalid("icarl", "variant", "one of manets, classic", "original")) {
             _ = try instantiate(icarl, options: ["variant": "original"])
         }
-        #expect(throws: Self.invalid("podnet", "fixed-alpha", "true or false", "yes")) {
-            _ = try instantiate(podnet, options: ["fixed-alpha": "yes"])
+        #expect(throws: Self.invalid("podnet", "learn-alpha", "true or false", "yes")) {
+            _ = try instantiate(podnet, options: ["learn-alpha": "yes"])
         }
     }
 
@@ -75,7 +75,7 @@ struct OptionTests {
         }
     }
 
-    @Test("podnet: factors auto or non-negative, proxies >= 1, finetune-epochs >= 0")
+    @Test("podnet: factors auto or non-negative, proxies >= 1, finetune-epochs >= 0, finetune-weight-decay >= 0")
     func podnetChecks() throws {
         let type = try BuiltPlugins.podnet()
         for option in ["pod-spatial-factor", "pod-flat-factor", "finetune-lr"] {
@@ -91,6 +91,9 @@ struct OptionTests {
         }
         #expect(throws: Self.invalid("podnet", "finetune-epochs", "an integer >= 0", "-1")) {
             _ = try instantiate(type, options: ["finetune-epochs": "-1"])
+        }
+        #expect(throws: Self.invalid("podnet", "finetune-weight-decay", "a non-negative number", "-0.1")) {
+            _ = try instantiate(type, options: ["finetune-weight-decay": "-0.1"])
         }
     }
 }

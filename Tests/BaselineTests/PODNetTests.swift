@@ -76,7 +76,7 @@ struct PODNetTests {
         let type = try BuiltPlugins.podnet()
         #expect(type.info.name == "podnet")
         #expect(type.options.map(\.name) == ["pod-spatial-factor", "pod-flat-factor", "nca-margin", "proxies",
-                                             "finetune-epochs", "finetune-lr", "fixed-alpha"])
+                                             "finetune-epochs", "finetune-lr", "finetune-weight-decay", "learn-alpha"])
         let head = try Self.lsc(try Self.podnet(), dimension: 6, classes: 4)
         #expect(head.proxiesPerClass == 10 && head.gamma == 1 && head.classCount == 4 && head.newProxies.shape == [40, 6])
         #expect(head.scale.scalars == [1])
@@ -84,20 +84,37 @@ struct PODNetTests {
         #expect(three.proxiesPerClass == 3 && three.newProxies.shape == [12, 6])
     }
 
-    @Test("trainingPolicy: gradients clamped to ±5, cosine schedule; fixed-alpha turns α learning off")
+    @Test("trainingPolicy: ±5 clamp, cosine, PODNet's stepping, backbone and pipeline by dataset; α fixed unless learn-alpha")
     func trainingPolicy() throws {
         let policy = try Self.podnet().trainingPolicy
-        #expect(policy.gradientClamp == -5...5)
-        #expect(policy.preferredSchedule == .cosine)
-        #expect(policy.learnsAlpha)
-        #expect(try Self.podnet(["fixed-alpha": "false"]).trainingPolicy.learnsAlpha)
-        let fixed = try Self.podnet(["fixed-alpha": "true"]).trainingPolicy
-        #expect(!fixed.learnsAlpha && fixed.gradientClamp == -5...5 && fixed.preferredSchedule == .cosine)
-        #expect(policy.originalAlphaGradient == .zeroPerStep)
+        #expect(policy == TrainingPolicy(gradientClamp: -5...5, preferredSchedule: .cosine, learnsAlpha: false,
+                                         originalAlphaGradient: .zeroPerStep, originalStepping: .lagging,
+                                         preferredBackbone: .rebuffi32, preprocessing: .podnetCIFAR))
+        #expect(try Self.podnet(dataset: "synthetic").trainingPolicy == policy, "synthetic data is CIFAR-style")
+        let imageNet = try Self.podnet(dataset: "imagefolder").trainingPolicy
+        #expect(imageNet.preferredBackbone == .resnet18 && imageNet.preprocessing == .podnetImageNet)
+        #expect(imageNet.originalStepping == .lagging && imageNet.gradientClamp == -5...5 && !imageNet.learnsAlpha)
+        #expect(try Self.podnet(mode: .corrected).trainingPolicy == policy, "the mode changes no policy field")
+        #expect(!(try Self.podnet(["learn-alpha": "false"]).trainingPolicy.learnsAlpha))
+        var learned = policy
+        learned.learnsAlpha = true
+        #expect(try Self.podnet(["learn-alpha": "true"]).trainingPolicy == learned)
         // The other baselines ask for nothing, but LUCIR declares its original
         // trainer's never-zeroed α gradient.
         #expect(try instantiate(try BuiltPlugins.lucir()).trainingPolicy == TrainingPolicy(originalAlphaGradient: .accumulate))
         #expect(try instantiate(try BuiltPlugins.icarl()).trainingPolicy == TrainingPolicy())
+        #expect(TrainingPolicy().originalStepping == .faithful && TrainingPolicy().preferredBackbone == nil
+                && TrainingPolicy().preprocessing == nil)
+    }
+
+    @Test("the retired fixed-alpha option is refused, naming the plugin and the option")
+    func fixedAlphaIsRefused() throws {
+        #expect(throws: PluginError.unknownOption(plugin: "podnet", option: "fixed-alpha",
+                                                  valid: try BuiltPlugins.podnet().options.map(\.name))) {
+            _ = try Self.podnet(["fixed-alpha": "true"])
+        }
+        let message = "\(PluginError.unknownOption(plugin: "podnet", option: "fixed-alpha", valid: ["learn-alpha"]))"
+        #expect(message == "plugin 'podnet' has no option 'fixed-alpha'; its options are: learn-alpha")
     }
 
     @Test("faithful NCA = 08_podnet.json nca_scale_1.0 / nca_scale_3.5 (phase-0 loss with the head's scale)",
@@ -279,6 +296,10 @@ struct PODNetTests {
         let request = try #require(box.requests.count == 1 ? box.requests[0] : nil)
         #expect(request.epochs == epochs)
         #expect(request.learningRate == learningRate)
+        #expect(request.weightDecay == 5e-4 && request.batchSize == 128)
+        #expect(request.roles == [.oldClasses, .newClasses], "every proxy, not the NCA scale")
+        #expect(request.gradientClamp == -5...5)
+        #expect(request.batchNorm == .training, "faithful: the network stays in training mode, as PODNet's code leaves it")
         let b = 4
         let logits = Tensor(shape: [b, 6], randomValues(b * 6, seed: 61, in: -2...0), requiresGrad: true)
         let targets = [5, 0, 2, 4]
@@ -294,6 +315,17 @@ struct PODNetTests {
         try none.phaseDidEnd(PhaseEndContext(phase: 1, classes: ClassCounts(old: 4, new: 2), head: head,
                                              finetuneHead: { box0.requests.append($0) }))
         #expect(box0.requests.isEmpty, "finetune-epochs 0: no finetuning")
+        let corrected = try Self.podnet(options, dataset: dataset, mode: .corrected)
+        let box1 = FinetuneRequests()
+        try corrected.phaseDidEnd(PhaseEndContext(phase: 1, classes: ClassCounts(old: 4, new: 2), head: head,
+                                                  finetuneHead: { box1.requests.append($0) }))
+        #expect(box1.requests.map(\.batchNorm) == [.evaluation], "corrected: batch norm in evaluation mode")
+        #expect(box1.requests.map(\.roles) == [[.oldClasses, .newClasses]] && box1.requests.map(\.gradientClamp) == [-5...5])
+        let decay = try Self.podnet(["finetune-weight-decay": "0.001"], dataset: dataset)
+        let box2 = FinetuneRequests()
+        try decay.phaseDidEnd(PhaseEndContext(phase: 1, classes: ClassCounts(old: 4, new: 2), head: head,
+                                              finetuneHead: { box2.requests.append($0) }))
+        #expect(box2.requests.map(\.weightDecay) == [0.001])
     }
 
     /// Three clear clusters (directions) per new class, each with its own number of points

@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 /// Transforms (docs/ALGORITHMS.md §1.6): CIFAR crop/flip/normalise with LUCIR's
-/// constants, the ImageNet pipelines, PIL's bilinear resampling on hand-computed cases.
+/// constants, PODNet's CIFAR pipeline (ColorJitter brightness, its constants, §6.3),
+/// the ImageNet pipelines, PIL's bilinear resampling on hand-computed cases.
 @Suite("Transforms")
 struct TransformTests {
     static let mean: [Float] = [0.5071, 0.4866, 0.4409]
@@ -156,5 +157,112 @@ struct TransformTests {
             let jittered = min(255, Int(v * p.brightnessFactor))        // PIL: trunc(v * f), clipped
             #expect(out[(c * 224 + y) * 224 + x] == lut[c * 256 + jittered])
         } } }
+    }
+
+    // MARK: PODNet's CIFAR pipeline
+
+    static let podnetMean: [Float] = [0.5071, 0.4867, 0.4408]
+    static let podnetStd: [Float] = [0.2675, 0.2565, 0.2761]
+
+    /// torchvision 0.4's pipeline written out naively for one output element: zero
+    /// padding by 4, the crop window, the mirror, PIL's brightness on the 8-bit value
+    /// (trunc(v·f) in float32, at most 255), then ToTensor and Normalize.
+    static func podnetReference(_ img: RGBImage, _ p: CIFARTransform.Parameters, c: Int, y: Int, x: Int) -> Float {
+        let sy = p.top + y - 4, sx = p.left + (p.flip ? 31 - x : x) - 4
+        let v: Int = (sy < 0 || sy >= 32 || sx < 0 || sx >= 32) ? 0 : Int(img.pixels[(c * 32 + sy) * 32 + sx])
+        var jittered = Float(v) * p.brightnessFactor
+        jittered = jittered >= 255 ? 255 : jittered.rounded(.towardZero)
+        return (jittered / 255 - podnetMean[c]) / podnetStd[c]
+    }
+
+    @Test func podnetCIFARTrainTransformIsCropFlipBrightnessAgainstANaiveReference() throws {
+        #expect(Normalization.podnetCIFAR.mean == Self.podnetMean && Normalization.podnetCIFAR.std == Self.podnetStd)
+        let t = try #require(Preprocessing.podnetCIFAR.train as? CIFARTransform)
+        #expect(t.augment && t.brightness == 63.0 / 255.0 && t.padding == 4 && t.flipProbability == 0.5)
+        let img = Self.image(32, 32) { c, y, x in (c * 97 + y * 31 + x * 7) % 256 }   // every value 0...255 occurs
+        let cases: [CIFARTransform.Parameters] = [
+            .init(top: 0, left: 8, flip: true, brightnessFactor: 1.2470588),   // the largest factor: saturates at 255
+            .init(top: 5, left: 2, flip: false, brightnessFactor: 0.7529412),  // the smallest
+            .init(top: 4, left: 4, flip: false, brightnessFactor: 1.0001),
+        ]
+        for p in cases {
+            var out = [Float](repeating: .nan, count: 3072)
+            out.withUnsafeMutableBufferPointer { o in img.withView { t.apply($0, parameters: p, into: o) } }
+            var saturated = 0
+            for c in 0 ..< 3 { for y in 0 ..< 32 { for x in 0 ..< 32 {
+                let got = out[(c * 32 + y) * 32 + x]
+                #expect(got == Self.podnetReference(img, p, c: c, y: y, x: x), "f \(p.brightnessFactor) at \(c),\(y),\(x)")
+                // torchvision's tensor rule, clamp(x·f, 0, 1), differs only by the 8-bit truncation.
+                let sy = p.top + y - 4, sx = p.left + (p.flip ? 31 - x : x) - 4
+                let v = (sy < 0 || sy >= 32 || sx < 0 || sx >= 32) ? 0 : Float(img.pixels[(c * 32 + sy) * 32 + sx])
+                let tensorRule = min(max(v / 255 * p.brightnessFactor, 0), 1)
+                let unnormalised = got * Self.podnetStd[c] + Self.podnetMean[c]
+                #expect(unnormalised <= tensorRule + 1e-5 && tensorRule - unnormalised < 1.0 / 255 + 1e-5)
+                if v * p.brightnessFactor >= 255 { saturated += 1 }
+            } } }
+            if p.brightnessFactor > 1.2 { #expect(saturated > 0, "the clamp at 255 is exercised") }
+        }
+    }
+
+    @Test func podnetCIFARBrightnessFactorIsUniformIn1MinusBTo1PlusB() throws {
+        let b = 63.0 / 255.0
+        let t = CIFARTransform(augment: true, brightness: b, normalization: .podnetCIFAR)
+        var rng = RandomGenerator(seed: 5)
+        let factors = (0 ..< 20_000).map { _ in Double(t.sampleParameters(width: 32, height: 32, rng: &rng).brightnessFactor) }
+        #expect(factors.allSatisfy { $0 >= 1 - b - 1e-6 && $0 <= 1 + b + 1e-6 })
+        #expect(factors.min()! < 1 - b + 0.002 && factors.max()! > 1 + b - 0.002)
+        let mean = factors.reduce(0, +) / Double(factors.count)
+        let variance = factors.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(factors.count)
+        #expect(abs(mean - 1) < 0.003)
+        #expect(abs(variance - (2 * b) * (2 * b) / 12) < 0.0015, "uniform: variance (2b)²/12")
+        let below = factors.filter { $0 < 1 }.count
+        #expect(abs(Double(below) / Double(factors.count) - 0.5) < 0.02)
+        // The crop and flip are drawn first, as before: the MANets pipeline draws nothing more.
+        var r1 = RandomGenerator(seed: 12), r2 = RandomGenerator(seed: 12)
+        let with = t.sampleParameters(width: 32, height: 32, rng: &r1)
+        let without = CIFARTransform(augment: true).sampleParameters(width: 32, height: 32, rng: &r2)
+        #expect(with.top == without.top && with.left == without.left && with.flip == without.flip)
+        #expect(without.brightnessFactor == 1)
+        var r3 = RandomGenerator(seed: 12), r4 = RandomGenerator(seed: 12)
+        for _ in 0 ..< 100 { _ = CIFARTransform(augment: true).sampleParameters(width: 32, height: 32, rng: &r3) }
+        for _ in 0 ..< 100 { _ = CIFARTransform(augment: true, brightness: nil).sampleParameters(width: 32, height: 32, rng: &r4) }
+        #expect(r3.next() == r4.next(), "no brightness: the same random stream")
+    }
+
+    @Test func podnetCIFARTestTransformIsToTensorAndPODNetsNormalize() throws {
+        let img = Self.image(32, 32) { c, y, x in c * 80 + y * 5 + x }
+        let out = try Self.run(Preprocessing.podnetCIFAR.test, img)
+        for c in 0 ..< 3 { for y in 0 ..< 32 { for x in 0 ..< 32 {
+            let v = Float(img.pixels[(c * 32 + y) * 32 + x])
+            #expect(out[(c * 32 + y) * 32 + x] == (v / 255 - Self.podnetMean[c]) / Self.podnetStd[c])
+        } } }
+        #expect(Preprocessing.podnetCIFAR.family == .cifar && Preprocessing.podnetImageNet.family == .imagenet)
+        #expect(Preprocessing.podnetCIFAR.normalization == .podnetCIFAR && Preprocessing.cifar.normalization == .lucirCIFAR)
+        #expect(Preprocessing.podnetImageNet.normalization == .imagenet)
+    }
+
+    /// PODNet's class means average each exemplar's features with its horizontal
+    /// mirror's (`RandomHorizontalFlip(p=1)` before the test transform); the MANets
+    /// pipelines keep their channel swap (CIFAR) and no flip (ImageNet) when faithful.
+    @Test func classMeanFlipFollowsThePipelinesCode() {
+        #expect(ExemplarFlip.of(mode: .faithful, preprocessing: .podnetCIFAR) == .horizontal)
+        #expect(ExemplarFlip.of(mode: .faithful, preprocessing: .podnetImageNet) == .horizontal)
+        #expect(ExemplarFlip.of(mode: .faithful, preprocessing: .cifar) == .channelSwap(.lucirCIFAR))
+        #expect(ExemplarFlip.of(mode: .faithful, preprocessing: .imagenet) == ExemplarFlip.none)
+        for p in Preprocessing.allCases { #expect(ExemplarFlip.of(mode: .corrected, preprocessing: p) == .horizontal) }
+        // The mirror of a normalised 1×3×2×3 batch.
+        let batch = Tensor(shape: [1, 3, 2, 3], (0 ..< 18).map(Float.init))
+        #expect(ExemplarFlip.horizontal.apply(batch)?.scalars == [2, 1, 0, 5, 4, 3, 8, 7, 6, 11, 10, 9, 14, 13, 12, 17, 16, 15])
+    }
+
+    @Test func aDatasetTakesAnotherPipelineOfItsFamilyOnly() throws {
+        let data = try SyntheticDataset.make(.init(numClasses: 2, imagesPerClass: 2, testImagesPerClass: 1, seed: 3))
+        #expect(data.preprocessing == .cifar)
+        let podnet = try data.with(preprocessing: .podnetCIFAR)
+        #expect(podnet.preprocessing == .podnetCIFAR && podnet.numClasses == 2 && podnet.train.count == data.train.count)
+        #expect(throws: DataError.invalidSetting(name: "preprocessing", value: "podnet-imagenet",
+                                                 expected: "a pipeline for cifar-style images like synthetic's")) {
+            _ = try data.with(preprocessing: .podnetImageNet)
+        }
     }
 }

@@ -44,7 +44,12 @@ struct RunCommandTests {
             #expect(nme > 1 / Double(seen), "\(baseline) \(mode) phase \(p["phase"]!): NME \(nme) with \(seen) classes")
             #expect(max(acc, nme) > 1.5 / Double(seen), "\(baseline) \(mode) phase \(p["phase"]!): CNN \(acc), NME \(nme) with \(seen) classes")
             for key in ["acc_cnn_base", "acc_nme_base", "alpha", "seconds"] { #expect(p[key] != nil, "missing \(key)") }
-            if mode == "dual", p["phase"] as! Int > 0 { #expect((p["alpha"] as! [Double]).count == 3) }
+            if mode == "dual", p["phase"] as! Int > 0 {
+                // PODNet: its rebuffi32 (4 levels) and POD-AANets' fixed α = 0.5.
+                let alpha = p["alpha"] as! [Double]
+                #expect(alpha.count == (baseline == "podnet" ? 4 : 3))
+                if baseline == "podnet" { #expect(alpha.allSatisfy { $0 == 0.5 }, "podnet α \(alpha)") }
+            }
         }
         let config = results["config"] as! [String: Any]
         #expect(config["mode"] as? String == "faithful" && config["baseline"] as? String == baseline)
@@ -70,6 +75,93 @@ struct RunCommandTests {
         for p in phases where mode == "dual" && p["phase"] as! Int > 0 {
             #expect((p["alpha"] as? [Double])?.count == 4)
         }
+    }
+
+    /// PODNet's defaults resolved into config.json: its network (rebuffi32 on
+    /// CIFAR-style data), its data pipeline, and in faithful mode outside the quick
+    /// preset its trainer's stepping, `step(epoch)` at the end of epoch e, so the
+    /// cosine learning rates of 3 epochs are η(0), η(0), η(1) = 0.1, 0.1, 0.075. LUCIR
+    /// keeps the MANets stepping and the dataset's pipeline (no `preprocessing` key).
+    @Test func podnetResolvesItsBackbonePipelineAndStepping() throws {
+        func run(_ baseline: String, _ extra: [String]) throws -> (config: [String: Any], rates: [Double]) {
+            let dir = Self.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let out = try CommandRunner.run(Self.arguments(baseline: baseline, mode: "single", out: dir.path,
+                                                           extra: ["--preset", "paper", "--epochs-fg", "3", "--lr-fg", "0.1",
+                                                                   "--batch-size", "32", "--stop-after-phase", "0"] + extra))
+            #expect(out.status == 0, "stderr: \(out.stderr)")
+            let config = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("config.json"))) as! [String: Any]
+            let events = try String(contentsOf: dir.appendingPathComponent("events.jsonl"), encoding: .utf8)
+            let rates = events.split(separator: "\n").compactMap { line -> Double? in
+                guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      obj["event"] as? String == "epoch" else { return nil }
+                return obj["lr"] as? Double
+            }
+            return (config, rates)
+        }
+        let podnet = try run("podnet", [])
+        #expect(podnet.config["backbone"] as? String == "rebuffi32")
+        #expect(podnet.config["preprocessing"] as? String == "podnet-cifar")
+        #expect(podnet.config["stepping"] as? String == "lagging" && podnet.config["schedule"] as? String == "cosine")
+        #expect(podnet.rates.count == 3)
+        for (rate, expected) in zip(podnet.rates, [0.1, 0.1, 0.1 * (1 + cos(Double.pi / 3)) / 2]) {
+            #expect(abs(rate - expected) < 1e-6, "podnet rates \(podnet.rates)")
+        }
+        let overridden = try run("podnet", ["--backbone", "resnet32", "--mode", "corrected"])
+        #expect(overridden.config["backbone"] as? String == "resnet32" && overridden.config["stepping"] as? String == "corrected")
+        #expect(overridden.config["preprocessing"] as? String == "podnet-cifar", "the pipeline is the method's in both modes")
+        let lucir = try run("lucir", [])
+        #expect(lucir.config["backbone"] as? String == "resnet32" && lucir.config["stepping"] as? String == "faithful")
+        #expect(lucir.config["preprocessing"] == nil)
+    }
+
+    /// PODNet's finetuning leaves batch norm in training mode in faithful mode, so the
+    /// host herds the phase's classes again after it (logged); corrected mode finetunes
+    /// in evaluation mode and herds once; LUCIR has no finetuning.
+    @Test func podnetFaithfulFinetuningHerdsAgain() throws {
+        func events(_ baseline: String, _ mode: String) throws -> String {
+            let dir = Self.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let out = try CommandRunner.run(Self.arguments(baseline: baseline, mode: "single", out: dir.path,
+                                                           extra: ["--mode", mode, "--epochs-fg", "1", "--epochs", "1",
+                                                                   "--baseline-option", baseline == "podnet" ? "finetune-epochs=1" : "lambda-base=5"]))
+            #expect(out.status == 0, "stderr: \(out.stderr)")
+            return try String(contentsOf: dir.appendingPathComponent("events.jsonl"), encoding: .utf8)
+        }
+        let faithful = try events("podnet", "faithful")
+        #expect(faithful.contains("\"event\":\"herded_again\"") && faithful.contains("\"phase\":1") , "\(faithful)")
+        #expect(!faithful.contains("\"event\":\"herded_again\",\"phase\":0"))
+        #expect(faithful.components(separatedBy: "\"event\":\"herded_again\"").count - 1 == 2, "phases 1 and 2")
+        #expect(!(try events("podnet", "corrected")).contains("herded_again"))
+        #expect(!(try events("lucir", "faithful")).contains("herded_again"))
+    }
+
+    /// A PODNet directory made with another network (as every PODNet directory made
+    /// before PODNet declared rebuffi32) is refused with the difference named and
+    /// what to do.
+    @Test func podnetDirectoryWithTheOldNetworkIsRefusedClearly() throws {
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let extra = ["--epochs-fg", "1", "--epochs", "1", "--stop-after-phase", "0"]
+        let first = try CommandRunner.run(Self.arguments(baseline: "podnet", mode: "single", out: dir.path, extra: extra + ["--backbone", "resnet32"]))
+        #expect(first.status == 0, "stderr: \(first.stderr)")
+        let second = try CommandRunner.run(Self.arguments(baseline: "podnet", mode: "single", out: dir.path, extra: extra))
+        #expect(second.status != 0 && second.status < 128)
+        let text = second.stderr.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(text.contains("holds a run with a different configuration (backbone: resnet32 in the directory, rebuffi32 now)"), "\(text)")
+        #expect(text.contains("backbone now follows baseline 'podnet''s training policy"), "\(text)")
+        #expect(text.contains("start the run in another --out"), "\(text)")
+    }
+
+    /// The retired `fixed-alpha` option is refused naming the plugin and the option.
+    @Test func podnetFixedAlphaIsRefused() throws {
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = try CommandRunner.run(Self.arguments(baseline: "podnet", mode: "dual", out: dir.path,
+                                                       extra: ["--baseline-option", "fixed-alpha=true"]))
+        #expect(out.status != 0 && out.status < 128)
+        #expect(out.stderr.contains("plugin 'podnet' has no option 'fixed-alpha'; its options are: ") && out.stderr.contains("learn-alpha"),
+                "\(out.stderr)")
     }
 
     /// `cil run --help` offers rebuffi32, and an unknown backbone is refused naming it.

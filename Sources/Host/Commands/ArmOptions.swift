@@ -51,14 +51,14 @@ struct ArmOptions: ParsableArguments {
     var lossTerm: String?
     @Option(name: .customLong("loss-term-weight"), help: "Weight of --loss-term (default 1).")
     var lossTermWeight: Float = 1
-    @Option(help: "resnet32 (CIFAR default), resnet20, resnet18 (image folders default), resnet34, or rebuffi32 (PODNet's CIFAR ResNet-32: zero-padded shortcuts, no ReLU after additions, a fourth one-block stage; 4 levels).")
+    @Option(help: "resnet32, resnet20, resnet18, resnet34, or rebuffi32 (PODNet's CIFAR ResNet-32: zero-padded shortcuts, no ReLU after additions, a fourth one-block stage; 4 levels). Default: the baseline's published network (podnet: rebuffi32 on CIFAR-style data, resnet18 on image folders), else resnet32 (resnet18 on image folders).")
     var backbone: String?
     @Option(name: .customLong("imgnet_backbone"),
             help: "The original code's ImageNet network (resnet18 or resnet34): the backbone on image folders unless --backbone; ignored on CIFAR-100 and synthetic data, as the original always uses resnet32 on CIFAR-100.")
     var imgnetBackbone: String?
 
     // Optimisation.
-    @Option(help: "faithful (the original code's quirks, docs/ALGORITHMS.md §8) or corrected.")
+    @Option(help: "faithful (the original code's quirks, docs/ALGORITHMS.md §8, with each baseline's own scheduler stepping: the MANets trainers' at the start of an epoch, PODNet's step(epoch) at the end) or corrected.")
     var mode: String = "faithful"
     @Option(name: [.customLong("epochs-fg"), .customLong("epochs_fg")], help: "Epochs of phase 0 (default: --epochs).")
     var epochsFirst: Int?
@@ -170,9 +170,13 @@ struct ArmOptions: ParsableArguments {
         let alphaPolicy = try alphaGradientPolicy(probe.trainingPolicy)
         let branchOptions = (try Self.pairs(branch1Options, flag: "--branch-1-option"),
                              choices.branchMode == .dual ? try Self.pairs(branch2Options, flag: "--branch-2-option") : [:])
-        let backbone = try resolvedBackbone(imageFolders: imageFolders, dataset: data.dataset, notes: notes)
+        let policy = probe.trainingPolicy
+        let backbone = try resolvedBackbone(imageFolders: imageFolders, dataset: data.dataset, preferred: policy.preferredBackbone,
+                                            notes: notes)
+        let preprocessing = try resolvedPreprocessing(imageFolders: imageFolders, dataset: data.dataset, preferred: policy.preprocessing)
         let config = configuration(data: data, choices: choices, phases: phases, baselineOptions: baselineOptions,
-                                   branchOptions: branchOptions, backbone: backbone, schedule: schedule, alphaGradient: alphaPolicy)
+                                   branchOptions: branchOptions, backbone: backbone, preprocessing: preprocessing,
+                                   schedule: schedule, alphaGradient: alphaPolicy, originalStepping: policy.originalStepping)
         try Self.check(config)
         return config
     }
@@ -250,24 +254,43 @@ struct ArmOptions: ParsableArguments {
         }
     }
 
-    /// `--backbone`, or the dataset's default: on image folders `--imgnet_backbone` or
-    /// ResNet-18, else ResNet-32 (the original reads `--imgnet_backbone` on ImageNet only).
-    func resolvedBackbone(imageFolders: Bool, dataset: String, notes: (String) -> Void) throws -> BackboneKind {
-        if let imgnetBackbone, !imageFolders, backbone == nil {
-            notes("--imgnet_backbone \(imgnetBackbone) is ignored on \(dataset): the original code uses it only on ImageNet; the network is resnet32 (--backbone chooses another)")
+    /// `--backbone`; else on image folders `--imgnet_backbone` (the original reads it on
+    /// ImageNet only); else the baseline's preferred network (`preferred`, which must
+    /// fit the data); else the dataset's default, ResNet-18 on image folders and
+    /// ResNet-32 otherwise.
+    func resolvedBackbone(imageFolders: Bool, dataset: String, preferred: BackboneKind? = nil,
+                          notes: (String) -> Void) throws -> BackboneKind {
+        if let preferred, preferred.isImageNet != imageFolders {
+            throw RunError.configuration("baseline '\(baseline)' prefers the backbone \(preferred.rawValue), which does not fit \(dataset) images; choose one with --backbone")
         }
-        let (flag, name) = backbone.map { ("--backbone", $0) }
-            ?? (imageFolders ? imgnetBackbone.map { ("--imgnet_backbone", $0) } ?? ("--backbone", "resnet18") : ("--backbone", "resnet32"))
+        let fallback = preferred ?? (imageFolders ? .resnet18 : .resnet32)
+        if let imgnetBackbone, !imageFolders, backbone == nil {
+            notes("--imgnet_backbone \(imgnetBackbone) is ignored on \(dataset): the original code uses it only on ImageNet; the network is \(fallback.rawValue) (--backbone chooses another)")
+        }
+        let given = backbone.map { ("--backbone", $0) } ?? (imageFolders ? imgnetBackbone.map { ("--imgnet_backbone", $0) } : nil)
+        guard let given else { return fallback }
+        let (flag, name) = given
         guard let kind = BackboneKind(rawValue: name) else {
             throw RunError.configuration("\(flag) \(name): expected \(BackboneKind.expected)")
         }
         return kind
     }
 
+    /// The baseline's own pipeline (`preferred`), if it declares one; it must be of the
+    /// data's family (32×32 images, or natural images on image folders).
+    func resolvedPreprocessing(imageFolders: Bool, dataset: String, preferred: Preprocessing?) throws -> Preprocessing? {
+        guard let preferred else { return nil }
+        guard (preferred.family == .imagenet) == imageFolders else {
+            throw RunError.configuration("baseline '\(baseline)' asks for the \(preferred.rawValue) preprocessing, which does not fit \(dataset) images")
+        }
+        return preferred
+    }
+
     /// The configuration of the parsed flags, unset ones from the preset.
     func configuration(data: DatasetOptions, choices c: Choices, phases: (nbClFg: Int, nbCl: Int, explicit: [Int]?),
                        baselineOptions: [String: String], branchOptions: ([String: String], [String: String]),
-                       backbone: BackboneKind, schedule: ScheduleKind, alphaGradient: AlphaGradientPolicy) -> RunConfiguration {
+                       backbone: BackboneKind, preprocessing: Preprocessing? = nil, schedule: ScheduleKind,
+                       alphaGradient: AlphaGradientPolicy, originalStepping: SchedulerStepping = .faithful) -> RunConfiguration {
         let p = c.defaults, dual = c.branchMode == .dual
         let synthetic = data.dataset == "synthetic"
         let nbProtos = self.nbProtos ?? p.nbProtos
@@ -280,7 +303,7 @@ struct ArmOptions: ParsableArguments {
             budget: c.budget, budgetTotal: nbProtos * 100, budgetPerClass: nbProtos,
             baseline: baseline, baselineOptions: baselineOptions, branchMode: c.branchMode, branch1: branch1,
             branch2: dual ? c.plasticBranch : "", branch1Options: branchOptions.0, branch2Options: branchOptions.1,
-            backbone: backbone,
+            backbone: backbone, preprocessing: preprocessing,
             mode: c.mode, epochsFirst: epochsFirst ?? (epochs ?? p.epochsFirst), epochs: epochs ?? p.epochs,
             batchSize: batchSize ?? p.batchSize, testBatchSize: testBatchSize ?? p.testBatchSize,
             evalBatchSize: evalBatchSize ?? p.evalBatchSize, baseLR1: baseLR1 ?? p.lr, baseLR2: baseLR2 ?? p.lr,
@@ -288,7 +311,7 @@ struct ArmOptions: ParsableArguments {
             schedule: schedule, milestoneFractions: p.milestoneFractions,
             fusionLR: dual ? (fusionLR ?? p.fusionLR) : 0, alphaGradient: alphaGradient,
             trainSeed: trainSeed ?? UInt64(seed), preset: c.preset,
-            stepping: c.preset == .quick || c.mode == .corrected ? .corrected : .faithful,
+            stepping: c.preset == .quick || c.mode == .corrected ? .corrected : originalStepping,
             lossTerm: lossTerm, lossTermWeight: lossTermWeight)
     }
 

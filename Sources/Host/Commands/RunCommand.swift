@@ -129,8 +129,10 @@ enum RunLauncher {
                 throw RunError.configuration("\(directory.configURL.path) is not a cil run configuration; use another --out")
             }
             guard existing == config else {
-                let diff = config.differences(from: existing).prefix(8).joined(separator: "; ")
-                throw RunError.configuration("\(directory.url.path) holds a run with a different configuration (\(diff)); use another --out or the same options")
+                let differences = config.differences(from: existing)
+                let diff = differences.prefix(8).joined(separator: "; ")
+                throw RunError.configuration("\(directory.url.path) holds a run with a different configuration (\(diff)); use another --out or the same options"
+                    + RunConfiguration.policyNote(differences, baseline: config.baseline))
             }
         }
         // Loads the data and sets up the protocol and plugins before a new directory

@@ -3,53 +3,57 @@ import Foundation
 
 extension IncrementalRun {
     /// Step 6a of a phase: herd each new class once, with the phase's final model
-    /// (docs/ALGORITHMS.md §1.5), into the exemplar memory.
-    func herdNewClasses(_ data: PhaseData, network: AggregatedNetwork, memory: inout ExemplarMemory) throws {
+    /// (docs/ALGORITHMS.md §1.5), into the exemplar memory. `again`: replace that
+    /// herding after a phase end that changed the model (§6.5).
+    func herdNewClasses(_ data: PhaseData, network: AggregatedNetwork, memory: inout ExemplarMemory,
+                        again: Bool = false) throws {
         let target = incremental.budget.perClass(phase: data.phase, plan: incremental.plan)
         for dataClass in data.newClasses {
             let features = try trainingFeatures(of: network, label: incremental.order.mappedLabels[dataClass])
             let herding = Herding.rank(features: features, target: target)
-            try memory.record(dataClass, positions: trainPositions[dataClass], herding: herding)
+            if again {
+                try memory.replace(dataClass, positions: trainPositions[dataClass], herding: herding)
+            } else {
+                try memory.record(dataClass, positions: trainPositions[dataClass], herding: herding)
+            }
         }
     }
 
     /// Step 6b: the baseline's phase-end work (e.g. PODNet's class-balanced finetuning
-    /// of its head, `finetuneHead`).
-    func endPhase(_ data: PhaseData, network: AggregatedNetwork, memory: ExemplarMemory) throws {
+    /// of its head, `finetuneHead`). Returns whether it changed the backbone's
+    /// evaluation-mode features (a finetuning with batch norm in training mode moves
+    /// the running statistics), in which case the phase's classes are herded again.
+    func endPhase(_ data: PhaseData, network: AggregatedNetwork, memory: ExemplarMemory) throws -> Bool {
         let p = data.phase
+        var movedStatistics = false
         try PluginCrashReport.during(.init(pluginNames.baseline, in: "its phase end (phase \(p))")) {
             try baseline.phaseDidEnd(PhaseEndContext(phase: p, classes: data.counts, head: network.head) { spec in
                 try self.finetuneHead(network, phase: p, counts: data.counts, memory: memory, spec: spec)
+                if spec.batchNorm == .training, spec.epochs > 0 { movedStatistics = true }
             })
         }
+        return movedStatistics
     }
 
-    /// Trains the head alone on the exemplars of every seen class (each class its
-    /// current exemplars, so classes are equally represented), backbone frozen.
+    /// Trains the head tensors of `spec.roles` alone on the exemplars of every seen
+    /// class (each class its current exemplars, so classes are equally represented),
+    /// shuffled, under the train transform (`HeadFinetuningStep`: backbone weights
+    /// frozen, batch norm as `spec.batchNorm` says, gradients clamped if asked,
+    /// constant learning rate; docs/ALGORITHMS.md §6.5).
     func finetuneHead(_ network: AggregatedNetwork, phase p: Int, counts: ClassCounts, memory: ExemplarMemory,
                       spec: HeadFinetuning) throws {
         let positions = exemplarPositions(memory: memory, labels: 0..<counts.seen, afterPhase: p).flatMap { $0 }
-        let headParams = network.head.parameterRoles.filter { $0.role != .oldClasses && $0.tensor.requiresGrad }.map(\.tensor)
-        let sgd = SGD(groups: [ParameterGroup(name: "finetune", parameters: headParams, learningRate: spec.learningRate,
-                                              weightDecay: spec.weightDecay, momentum: config.momentum)])
+        let step = HeadFinetuningStep(network: network, spec: spec, momentum: config.momentum)
         let loader = BatchLoader(split: dataset.train, transform: dataset.preprocessing.train)
         var rng = generator(phase: p, purpose: 5)
-        try network.withFrozenWeights {
-            for t in headParams { t.requiresGrad = true }
+        try step.run {
             for _ in 0..<spec.epochs {
                 for chunk in BatchSampler.shuffled(positions, batchSize: spec.batchSize, rng: &rng) {
                     let batch = try loader.batch(chunk, rng: &rng)
-                    let features = withNoGrad { network.forward(batch.images).features }
-                    let out = network.head.forward(features)
-                    sgd.zeroGrad()
-                    let loss = try spec.loss(BatchContext(phase: p, classes: counts, targets: mapped(batch.labels),
-                        current: ModelOutputs(logits: out.logits, features: features, levelMaps: [], headExtras: out.extras),
-                        previous: nil, head: network.head))
+                    let loss = try step.step(images: batch.images, targets: mapped(batch.labels), phase: p, classes: counts)
                     guard loss.total.item.isFinite else {
                         throw RunError.diverged("the head finetuning loss became \(loss.total.item) in phase \(p)")
                     }
-                    loss.total.backward()
-                    sgd.step()
                 }
             }
         }

@@ -31,10 +31,12 @@ final class IncrementalRun {
         self.config = config
         self.directory = directory
         self.progress = progress
-        dataset = try DatasetCatalog.load(DatasetCatalog.Request(
+        let loaded = try DatasetCatalog.load(DatasetCatalog.Request(
             name: config.dataset, dataDirectory: config.dataDir,
             synthetic: .init(numClasses: config.syntheticClasses ?? 100, imagesPerClass: config.syntheticImagesPerClass,
                              testImagesPerClass: config.syntheticTestImagesPerClass, seed: config.dataSeed)))
+        // The baseline's own pipeline, if it declares one, for every image of the run.
+        dataset = try config.preprocessing.map { try loaded.with(preprocessing: $0) } ?? loaded
         let plan: PhasePlan
         if let counts = config.classesPerPhase {
             plan = try PhasePlan(numClasses: dataset.numClasses, classesPerPhase: counts)
@@ -95,7 +97,8 @@ final class IncrementalRun {
     /// Phase p as a pipeline (docs/ALGORITHMS.md §4, "A phase"): the network grown to
     /// the phase's structure, its data, the baseline's phase start, the optimisers, the
     /// epochs (network steps, then the α pass), and the end of the phase: herding, the
-    /// baseline's phase end (e.g. finetuning), evaluation and the checkpoint. With
+    /// baseline's phase end (e.g. finetuning; herding again if it moved the batch-norm
+    /// statistics), evaluation and the checkpoint. With
     /// `resuming`, an in-progress checkpoint of the phase, if there is one, gives the
     /// epochs already done (the steps before the epochs are redone on the same
     /// pre-training network, so the baseline's phase state is the same).
@@ -115,7 +118,10 @@ final class IncrementalRun {
                                          progressState: InProgressState(results: state.results, startedAt: startedAt, resume: resume))
 
         try herdNewClasses(data, network: network, memory: &state.memory)
-        try endPhase(data, network: network, memory: state.memory)
+        if try endPhase(data, network: network, memory: state.memory) {
+            try herdNewClasses(data, network: network, memory: &state.memory, again: true)
+            directory.log(["event": "herded_again", "phase": p, "reason": "the phase end moved the batch-norm statistics"])
+        }
         let result = try evaluate(data, network: network, memory: state.memory, alphaTrace: alphaTrace, startedAt: startedAt)
         state.results.append(result)
         try saveFinishedPhase(p, network: network, memory: state.memory, results: state.results)

@@ -39,7 +39,14 @@ struct RunConfiguration: Codable, Equatable {
     var branch2: String
     var branch1Options: [String: String]
     var branch2Options: [String: String]
+    /// `--backbone`, else the baseline's `TrainingPolicy.preferredBackbone`, else
+    /// resnet32 (resnet18 on image folders).
     var backbone: BackboneKind
+    /// The baseline's own data pipeline (`TrainingPolicy.preprocessing`, e.g. PODNet's
+    /// `podnet-cifar`), or nil for the dataset's (the MANets code's: `cifar` on
+    /// CIFAR-100 and the synthetic data, `imagenet` on image folders). Absent from the
+    /// config.json of baselines that declare none.
+    var preprocessing: Preprocessing?
 
     // Optimisation (docs/ALGORITHMS.md §1.7).
     var mode: FidelityMode
@@ -66,11 +73,13 @@ struct RunConfiguration: Codable, Equatable {
     var trainSeed: UInt64
     /// The preset the defaults came from.
     var preset: Preset
-    /// When the LR schedulers step: `faithful` (the original's step at the start of
-    /// each epoch, so epoch e uses the value for e + 1) or `corrected`. Follows
-    /// `mode`, except in the quick preset, which always uses `corrected`: with a
-    /// handful of epochs the shift would decay (MultiStep) or zero (cosine) the
-    /// learning rate from the first epoch.
+    /// When the LR schedulers (network and α) step: in `faithful` mode the baseline's
+    /// original trainer's way (`TrainingPolicy.originalStepping`: `faithful`, the
+    /// MANets trainers' step at the start of each epoch, so epoch e uses the value for
+    /// e + 1; `lagging`, PODNet's `step(epoch)` at the end, so epoch e uses the value
+    /// for e − 1), in `corrected` mode `corrected`. The quick preset always uses
+    /// `corrected`: with a handful of epochs the MANets shift would decay (MultiStep)
+    /// or zero (cosine) the learning rate from the first epoch.
     var stepping: SchedulerStepping
     /// A C loss-term plugin added to the baseline's loss, and its weight (nil: none).
     var lossTerm: String?
@@ -100,6 +109,21 @@ struct RunConfiguration: Codable, Equatable {
     /// The MultiStep milestones of a phase of `epochs` epochs.
     func milestones(epochs: Int) -> [Int] {
         (milestoneFractions ?? Preset.cifarMilestones).map { Int($0 * Double(epochs)) }
+    }
+
+    /// The settings a baseline's `TrainingPolicy` resolves when no flag sets them.
+    static let policyResolvedKeys = ["backbone", "preprocessing", "stepping"]
+
+    /// The sentence a refusal adds when `differences` name settings the baseline's
+    /// training policy resolves: a directory made before the baseline declared them
+    /// (podnet before SDK 0.4.0: resnet32, the MANets pipeline and stepping) cannot be
+    /// resumed by flags alone.
+    static func policyNote(_ differences: [String], baseline: String) -> String {
+        let keys = policyResolvedKeys.filter { key in differences.contains { $0.hasPrefix(key + ":") } }
+        guard !keys.isEmpty else { return "" }
+        return ". \(keys.joined(separator: ", ")) now follow\(keys.count == 1 ? "s" : "") baseline '\(baseline)''s training policy "
+            + "(--backbone still chooses the network; preprocessing and stepping follow the baseline and --mode); "
+            + "a directory made by a cil whose '\(baseline)' did not declare them cannot be resumed: start the run in another --out"
     }
 
     /// Lines naming each setting that differs from `other`, for the refusal message.

@@ -1,16 +1,26 @@
 import CILSDK
 
 /// PODNet-CNN (`podnet`; Douillard et al., ECCV 2020), as its official code runs
-/// on CIFAR-100 (docs/ALGORITHMS.md §6.3), on the workbench's shared backbone (§6.5):
+/// (docs/ALGORITHMS.md §6.3; what still differs: §6.5):
+/// - network and data: PODNet's CIFAR ResNet-32 (`rebuffi32`) on CIFAR-style data,
+///   ResNet-18 on image folders (`--backbone` overrides); PODNet's data pipeline
+///   (`podnet-cifar`: ColorJitter(brightness 63/255) and its constants;
+///   `podnet-imagenet`), class means over exemplars and their horizontal mirrors;
 /// - head: the local-similarity classifier (K proxies per class), new classes
 ///   imprinted by k-means on their normalised features, old proxies frozen;
 /// - classification: NCA on the class scores with the learned scale;
 /// - distillation from phase 1: POD-spatial on every level map (old vs new; on MANets
 ///   the aggregated maps) weighted 3·√(seen/task), POD-flat on the pooled features
 ///   weighted 1·√(seen/task) (seen includes the new classes);
-/// - every gradient clamped to [−5, 5]; cosine learning-rate schedule;
-/// - after each phase >= 1: class-balanced finetuning of the classifier alone on the
-///   exemplar memory (NCA, 20 epochs, lr 0.05 on CIFAR).
+/// - every gradient clamped to [−5, 5]; cosine learning-rate schedule, in `faithful`
+///   mode stepped as PODNet's trainer does (`scheduler.step(epoch)` at the end of
+///   epoch e, so epoch e trains with the value for e − 1);
+/// - after each phase >= 1: class-balanced finetuning of every proxy (old ones too,
+///   not the NCA scale) on the exemplar memory: NCA, 20 epochs, lr 0.05 on CIFAR
+///   (0.01 on image folders), weight decay 5e-4, gradients clamped to ±5; batch norm
+///   in training mode in `faithful` mode, as the code leaves it (the host then herds
+///   the new classes again), in evaluation mode in `corrected` mode;
+/// - on MANets: α fixed at 0.5 as in POD-AANets (`learn-alpha=true` learns it, §5).
 ///
 /// NCA, faithful (the code): t = scale·(s − margin) for every class (the margin
 /// cancels), minus the row maximum, and the target's denominator term replaced by
@@ -18,8 +28,8 @@ import CILSDK
 /// excluded from the denominator.
 public final class PODNet: Baseline {
     public static let info = PluginInfo(
-        name: "podnet", version: "0.2.0",
-        summary: "PODNet-CNN: POD-spatial/flat, LSC head, NCA, balanced finetuning (docs/ALGORITHMS.md §6.3)")
+        name: "podnet", version: "0.3.0",
+        summary: "PODNet-CNN as its code runs: rebuffi32, POD-spatial/flat, LSC head, NCA, balanced finetuning (docs/ALGORITHMS.md §6.3)")
 
     public static let options: [OptionSpec] = [
         .string("pod-spatial-factor", default: "auto", help: "POD-spatial weight before √(seen/task) (auto: 3 on CIFAR-style data, 8 on ImageNet-style)"),
@@ -28,7 +38,8 @@ public final class PODNet: Baseline {
         .int("proxies", default: 10, help: "proxies per class of the local-similarity classifier"),
         .int("finetune-epochs", default: 20, help: "epochs of class-balanced finetuning of the classifier after each phase >= 1 (0: none)"),
         .string("finetune-lr", default: "auto", help: "learning rate of the finetuning (auto: 0.05 on CIFAR-style data, 0.01 on ImageNet-style)"),
-        .bool("fixed-alpha", default: false, help: "on MANets, keep α at 0.5 (no α learning), like the early PODNet+AANets code"),
+        .float("finetune-weight-decay", default: 5e-4, help: "weight decay of the finetuning (PODNet's code: the run's 5e-4)"),
+        .bool("learn-alpha", default: false, help: "on MANets, learn α on the balanced set (docs/ALGORITHMS.md §5); default false: α stays 0.5, as in POD-AANets"),
     ]
 
     let spatialFactor: Float
@@ -37,11 +48,14 @@ public final class PODNet: Baseline {
     let proxiesPerClass: Int
     let finetuneEpochs: Int
     let finetuneLearningRate: Float
-    let fixedAlpha: Bool
+    let finetuneWeightDecay: Float
+    let learnsAlpha: Bool
+    let imageFolders: Bool
     let mode: FidelityMode
 
     public init(options: PluginOptions, setting: RunSetting) throws {
         let imageNet = setting.dataset == "imagefolder"
+        imageFolders = imageNet
         func auto(_ name: String, cifar: Float, imageNet imageNetValue: Float) throws -> Float {
             let text = options.string(name)
             if text == "auto" { return imageNet ? imageNetValue : cifar }
@@ -56,7 +70,8 @@ public final class PODNet: Baseline {
         margin = options.float("nca-margin")
         proxiesPerClass = options.int("proxies")
         finetuneEpochs = options.int("finetune-epochs")
-        fixedAlpha = options.bool("fixed-alpha")
+        finetuneWeightDecay = options.float("finetune-weight-decay")
+        learnsAlpha = options.bool("learn-alpha")
         mode = setting.mode
         guard proxiesPerClass >= 1 else {
             throw PluginError.invalidOptionValue(plugin: Self.info.name, option: "proxies", expected: "an integer >= 1", got: String(proxiesPerClass))
@@ -64,10 +79,19 @@ public final class PODNet: Baseline {
         guard finetuneEpochs >= 0 else {
             throw PluginError.invalidOptionValue(plugin: Self.info.name, option: "finetune-epochs", expected: "an integer >= 0", got: String(finetuneEpochs))
         }
+        guard finetuneWeightDecay >= 0, finetuneWeightDecay.isFinite else {
+            throw PluginError.invalidOptionValue(plugin: Self.info.name, option: "finetune-weight-decay", expected: "a non-negative number",
+                                                 got: String(finetuneWeightDecay))
+        }
     }
 
+    /// Every gradient clamped to ±5 (PODNet's hooks), during training and finetuning.
+    static let gradientClamp: ClosedRange<Float> = -5...5
+
     public var trainingPolicy: TrainingPolicy {
-        TrainingPolicy(gradientClamp: -5...5, preferredSchedule: .cosine, learnsAlpha: !fixedAlpha)
+        TrainingPolicy(gradientClamp: Self.gradientClamp, preferredSchedule: .cosine, learnsAlpha: learnsAlpha,
+                       originalStepping: .lagging, preferredBackbone: imageFolders ? .resnet18 : .rebuffi32,
+                       preprocessing: imageFolders ? .podnetImageNet : .podnetCIFAR)
     }
 
     public func makeHead(featureDimension: Int, classCount: Int, rng: inout RandomGenerator) throws -> any ClassifierHead {
@@ -144,9 +168,15 @@ public final class PODNet: Baseline {
     public func phaseDidEnd(_ context: PhaseEndContext) throws {
         guard context.phase > 0, finetuneEpochs > 0 else { return }
         let lsc = try head(context.head)
-        try context.finetuneHead(HeadFinetuning(epochs: finetuneEpochs, learningRate: finetuneLearningRate) { batch in
+        // All proxies, not the scale (`tuning: classifier`); the network stays in
+        // training mode in the code (faithful), evaluation mode is the corrected choice.
+        let request = HeadFinetuning(
+            epochs: finetuneEpochs, learningRate: finetuneLearningRate, weightDecay: finetuneWeightDecay,
+            roles: [.oldClasses, .newClasses], gradientClamp: Self.gradientClamp,
+            batchNorm: mode == .faithful ? .training : .evaluation) { batch in
             let l = self.nca(batch.current.logits, targets: batch.targets, scale: lsc.scale)
             return LossOutput(total: l, components: ["nca": l.item])
-        })
+        }
+        try context.finetuneHead(request)
     }
 }

@@ -1,16 +1,29 @@
 import Foundation
 
-/// When the original trainers step their LR scheduler. They call `scheduler.step()`
-/// at the START of each epoch after the constructor already stepped once, so epoch
-/// index e trains with the value for last_epoch = e + 1 (docs/ALGORITHMS.md §1.7).
+/// When a trainer steps its LR scheduler, as the epoch → `last_epoch` map it gives
+/// (docs/ALGORITHMS.md §1.7). The constructor of a PyTorch scheduler already sets
+/// last_epoch = 0, so what a trainer calls afterwards decides which value each epoch
+/// trains with.
 public enum SchedulerStepping: String, Sendable, Codable, CaseIterable {
-    /// Epoch e uses the value for last_epoch = e + 1 (the original code).
+    /// The MANets trainers: `scheduler.step()` at the START of every epoch, so epoch e
+    /// uses the value for last_epoch = e + 1.
     case faithful
-    /// Epoch e uses the value for last_epoch = e (conventional usage).
+    /// Conventional usage (`scheduler.step()` at the end of every epoch): epoch e uses
+    /// the value for last_epoch = e.
     case corrected
+    /// PODNet's trainer: `scheduler.step(epoch)` at the END of epoch e sets last_epoch
+    /// = e, so epoch e >= 1 uses the value for e − 1 and epochs 0 and 1 both use the
+    /// value for 0.
+    case lagging
 
     /// The scheduler's `last_epoch` for 0-based epoch index `epoch`.
-    public func lastEpoch(forEpoch epoch: Int) -> Int { self == .faithful ? epoch + 1 : epoch }
+    public func lastEpoch(forEpoch epoch: Int) -> Int {
+        switch self {
+        case .faithful: return epoch + 1
+        case .corrected: return epoch
+        case .lagging: return max(epoch - 1, 0)
+        }
+    }
 }
 
 /// A learning-rate schedule as a function of PyTorch's `last_epoch`.

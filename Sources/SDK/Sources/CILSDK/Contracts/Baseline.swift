@@ -99,22 +99,46 @@ public struct PhaseStartContext {
     }
 }
 
+/// The backbone's batch normalisation while a head is finetuned.
+public enum FinetuningBatchNorm: String, Sendable, Codable {
+    /// PyTorch's `train()`: batch statistics, and the running statistics updated by
+    /// every batch (so the backbone's evaluation-mode features change, although its
+    /// weights do not). The host then herds the phase's new classes again afterwards.
+    case training
+    /// PyTorch's `eval()`: the running statistics, unchanged; the features the head is
+    /// finetuned on are the ones it is evaluated on.
+    case evaluation
+}
+
 /// A request to train only the head on the exemplar memory (e.g. PODNet's
-/// class-balanced finetuning), run by the host's loop.
+/// class-balanced finetuning), run by the host's loop: SGD with the run's momentum and
+/// a constant learning rate, the backbone's weights frozen.
 public struct HeadFinetuning {
     public var epochs: Int
     public var learningRate: Float
     public var weightDecay: Float
     public var batchSize: Int
+    /// The head tensors that train, by role; `.oldClasses` unfreezes the earlier
+    /// phases' rows for the finetuning (they are frozen again afterwards). A tensor of
+    /// another role that its head froze stays frozen.
+    public var roles: Set<HeadParameterRole>
+    /// Clamp every trained gradient into this range before the step (nil: none).
+    public var gradientClamp: ClosedRange<Float>?
+    /// The backbone's batch norm during the finetuning.
+    public var batchNorm: FinetuningBatchNorm
     /// The loss per batch (the host fills `BatchContext`; `previous` is nil).
     public var loss: (BatchContext) throws -> LossOutput
 
     public init(epochs: Int, learningRate: Float, weightDecay: Float = 0, batchSize: Int = 128,
-                loss: @escaping (BatchContext) throws -> LossOutput) {
+                roles: Set<HeadParameterRole> = [.newClasses, .shared], gradientClamp: ClosedRange<Float>? = nil,
+                batchNorm: FinetuningBatchNorm = .training, loss: @escaping (BatchContext) throws -> LossOutput) {
         self.epochs = epochs
         self.learningRate = learningRate
         self.weightDecay = weightDecay
         self.batchSize = batchSize
+        self.roles = roles
+        self.gradientClamp = gradientClamp
+        self.batchNorm = batchNorm
         self.loss = loss
     }
 }
@@ -126,7 +150,8 @@ public struct PhaseEndContext {
     public var classes: ClassCounts
     public var head: any ClassifierHead
     /// Trains the head alone on the exemplar memory (all seen classes, this phase's
-    /// included), every class equally represented.
+    /// included), every class equally represented. With `.training` batch norm the
+    /// host herds the phase's new classes again after it, before evaluation.
     public var finetuneHead: (HeadFinetuning) throws -> Void
 
     public init(phase: Int, classes: ClassCounts, head: any ClassifierHead,
@@ -161,13 +186,29 @@ public struct TrainingPolicy: Sendable, Equatable {
     /// made with the gradient zeroed before every α step, which is every run's
     /// default whatever this says.
     public var originalAlphaGradient: AlphaGradientPolicy
+    /// When the method's own trainer steps its LR schedulers, used in `faithful` mode
+    /// (`corrected` mode and the quick preset step the conventional way). Default: the
+    /// MANets trainers' step at the start of every epoch; PODNet's is `.lagging`.
+    public var originalStepping: SchedulerStepping
+    /// The network the method was published with on this run's data, used unless the
+    /// run sets one with `--backbone` (nil: the run's default, resnet32 on CIFAR-style
+    /// data, resnet18 on image folders). It must fit the data's family.
+    public var preferredBackbone: BackboneKind?
+    /// The method's own code's data pipeline, of the dataset's family, for every image
+    /// the host transforms: training, balanced set, imprinting and herding features,
+    /// class means and evaluation (nil: the dataset's, the MANets code's).
+    public var preprocessing: Preprocessing?
 
     public init(gradientClamp: ClosedRange<Float>? = nil, preferredSchedule: ScheduleKind? = nil, learnsAlpha: Bool = true,
-                originalAlphaGradient: AlphaGradientPolicy = .zeroPerStep) {
+                originalAlphaGradient: AlphaGradientPolicy = .zeroPerStep, originalStepping: SchedulerStepping = .faithful,
+                preferredBackbone: BackboneKind? = nil, preprocessing: Preprocessing? = nil) {
         self.gradientClamp = gradientClamp
         self.preferredSchedule = preferredSchedule
         self.learnsAlpha = learnsAlpha
         self.originalAlphaGradient = originalAlphaGradient
+        self.originalStepping = originalStepping
+        self.preferredBackbone = preferredBackbone
+        self.preprocessing = preprocessing
     }
 }
 
@@ -178,7 +219,9 @@ public struct TrainingPolicy: Sendable, Equatable {
 ///
 /// Lifecycle per run: `init` once; `makeHead` once (phase 0); then per phase p:
 /// (p >= 1: head.expand) → `phaseWillStart` → training batches calling `loss` →
-/// exemplar selection by the host → `phaseDidEnd` → evaluation by the host.
+/// exemplar selection by the host → `phaseDidEnd` (after a head finetuning with
+/// `.training` batch norm, the host selects the phase's exemplars again) → evaluation
+/// by the host (class means from the model as the phase ends).
 public protocol Baseline: AnyObject {
     /// Name (`--baseline NAME`), version and summary.
     static var info: PluginInfo { get }

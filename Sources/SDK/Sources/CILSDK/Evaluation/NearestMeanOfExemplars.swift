@@ -38,9 +38,11 @@ public enum NearestMeanOfExemplars {
 
 /// How the "flipped" copy of an exemplar is made for the NME class means.
 ///
-/// The original code reverses the last axis of an N×H×W×C uint8 array on CIFAR,
-/// which swaps RGB to BGR instead of mirroring the image, and uses no flip at all on
-/// ImageNet. `faithful` keeps both; `corrected` mirrors every image horizontally.
+/// The MANets code reverses the last axis of an N×H×W×C uint8 array on CIFAR, which
+/// swaps RGB to BGR instead of mirroring the image, and uses no flip at all on
+/// ImageNet; PODNet's code mirrors the image (its loader's "flip" mode,
+/// `RandomHorizontalFlip(p=1)` before the test transform). `faithful` follows the
+/// pipeline's code base; `corrected` mirrors every image horizontally.
 public enum ExemplarFlip: Sendable, Equatable {
     /// The channel order reversed (RGB→BGR) on the raw image, then normalised.
     case channelSwap(Normalization)
@@ -54,6 +56,7 @@ public enum ExemplarFlip: Sendable, Equatable {
         switch (mode, preprocessing) {
         case (.faithful, .cifar): return .channelSwap(.lucirCIFAR)
         case (.faithful, .imagenet): return .none
+        case (.faithful, .podnetCIFAR), (.faithful, .podnetImageNet): return .horizontal
         case (.corrected, _): return .horizontal
         }
     }

@@ -1,7 +1,8 @@
-/// The exemplar memory of a run (docs/ALGORITHMS.md §1.5): each class is herded once,
-/// at the end of the phase that introduced it, and from then on keeps the prefix of its
-/// herding order that the current per-class budget allows; classes are never
-/// re-herded. Exemplars are positions in the training split (the raw images).
+/// The exemplar memory of a run (docs/ALGORITHMS.md §1.5): each class is herded at the
+/// end of the phase that introduced it (`record`; `replace` when the phase's end
+/// changed the model, §6.5), and from then on keeps the prefix of its
+/// herding order that the current per-class budget allows; classes of earlier phases
+/// are never re-herded. Exemplars are positions in the training split (the raw images).
 public struct ExemplarMemory: Sendable, Codable, Equatable {
     /// One herded class.
     public struct Entry: Sendable, Codable, Equatable {
@@ -26,6 +27,19 @@ public struct ExemplarMemory: Sendable, Codable, Equatable {
         guard entries[dataClass] == nil else {
             throw ProtocolError.invalidValue(flag: "exemplar memory", value: "class \(dataClass)",
                                              expected: "a class not herded yet (classes are herded once, docs/ALGORITHMS.md §1.5)")
+        }
+        precondition(positions.count == herding.ranks.count, "\(positions.count) positions for \(herding.ranks.count) ranks")
+        entries[dataClass] = Entry(positions: positions, ranks: herding.ranks)
+    }
+
+    /// Replaces the herding of a class herded in this phase: when the phase's
+    /// phase-end work changed the model after the first herding (PODNet's finetuning
+    /// in training mode moves the batch-norm statistics), the host herds the phase's
+    /// classes again with the model the phase ends with, as PODNet's code does.
+    public mutating func replace(_ dataClass: Int, positions: [Int], herding: Herding.Result) throws {
+        guard entries[dataClass] != nil else {
+            throw ProtocolError.invalidValue(flag: "exemplar memory", value: "class \(dataClass)",
+                                             expected: "a class already herded (only a herding is replaced)")
         }
         precondition(positions.count == herding.ranks.count, "\(positions.count) positions for \(herding.ranks.count) ranks")
         entries[dataClass] = Entry(positions: positions, ranks: herding.ranks)

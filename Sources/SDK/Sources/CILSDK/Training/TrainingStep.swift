@@ -47,14 +47,19 @@ public struct TrainingStep {
     public func apply(_ loss: LossOutput) {
         loss.total.backward()
         if let clamp = gradientClamp {
-            for group in optimizer.groups {
-                for t in group.parameters {
-                    t.grad?.withUnsafeMutableBufferPointer { v in
-                        for i in v.indices { v[i] = min(max(v[i], clamp.lowerBound), clamp.upperBound) }
-                    }
-                }
-            }
+            for group in optimizer.groups { Self.clampGradients(of: group.parameters, into: clamp) }
         }
         optimizer.step()
+    }
+
+    /// Clamps every element of each tensor's gradient into `range` (PODNet's
+    /// `register_hook(lambda grad: torch.clamp(grad, -5., 5.))`); tensors without a
+    /// gradient are left alone.
+    public static func clampGradients(of tensors: [Tensor], into range: ClosedRange<Float>) {
+        for t in tensors {
+            t.grad?.withUnsafeMutableBufferPointer { v in
+                for i in v.indices { v[i] = min(max(v[i], range.lowerBound), range.upperBound) }
+            }
+        }
     }
 }

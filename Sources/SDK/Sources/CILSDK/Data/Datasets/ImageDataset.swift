@@ -26,6 +26,16 @@ public struct ImageDataset: Sendable {
     /// Number of classes.
     public var numClasses: Int { classNames.count }
 
+    /// The same images under another pipeline of the same family (a baseline's own
+    /// code's, `TrainingPolicy.preprocessing`).
+    public func with(preprocessing other: Preprocessing) throws -> ImageDataset {
+        guard other.family == preprocessing.family else {
+            throw DataError.invalidSetting(name: "preprocessing", value: other.rawValue,
+                                           expected: "a pipeline for \(preprocessing.family.rawValue)-style images like \(name)'s")
+        }
+        return ImageDataset(name: name, classNames: classNames, train: train, test: test, preprocessing: other, location: location)
+    }
+
     /// The split called `name` ("train", "test"; "val" is accepted for "test").
     public func split(_ name: String) -> ImageSplit? {
         switch name {

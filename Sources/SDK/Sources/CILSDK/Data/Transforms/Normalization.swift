@@ -13,6 +13,9 @@ public struct Normalization: Sendable, Equatable, Codable {
     /// LUCIR's CIFAR-100 constants, used by the original code (docs/ALGORITHMS.md §1.6).
     /// The "std" values are not CIFAR-100's real standard deviations; they are kept.
     public static let lucirCIFAR = Normalization(mean: [0.5071, 0.4866, 0.4409], std: [0.2009, 0.1984, 0.2023])
+    /// PODNet's CIFAR-100 constants (PODNet `inclearn/lib/data/datasets.py`
+    /// `iCIFAR100`; docs/ALGORITHMS.md §6.3).
+    public static let podnetCIFAR = Normalization(mean: [0.5071, 0.4867, 0.4408], std: [0.2675, 0.2565, 0.2761])
     /// The usual ImageNet constants (docs/ALGORITHMS.md §1.6).
     public static let imagenet = Normalization(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
 
