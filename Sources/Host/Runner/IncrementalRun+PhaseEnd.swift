@@ -2,9 +2,10 @@ import CILSDK
 import Foundation
 
 extension IncrementalRun {
-    /// Step 6a of a phase: herd each new class once, with the phase's final model
+    /// Step 6a of a phase: herd each new class with the model as its training ended
     /// (docs/ALGORITHMS.md §1.5), into the exemplar memory. `again`: replace that
-    /// herding after a phase end that changed the model (§6.5).
+    /// herding, with the model as the phase ends, after a phase end that changed the
+    /// model's features (PODNet's finetuning in training mode, §6.5).
     func herdNewClasses(_ data: PhaseData, network: AggregatedNetwork, memory: inout ExemplarMemory,
                         again: Bool = false) throws {
         let target = incremental.budget.perClass(phase: data.phase, plan: incremental.plan)
