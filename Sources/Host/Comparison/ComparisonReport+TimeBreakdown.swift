@@ -19,7 +19,7 @@ extension ComparisonReport {
         var lines = ["## Where the time goes", "",
                      "Wall seconds of each phase by part (finished arms: the mean over seeds), and the part's share of the phase. "
                          + "The parts are disjoint and sum to the phase's time; `training steps` excludes the reference model's "
-                         + "forward pass and the data loading, each its own part (docs/PERFORMANCE.md, \"Where the time goes\"). "
+                         + "forward pass and the data loading, each its own part (docs/PERFORMANCE.md, \"In a run\"). "
                          + "A phase written by an older cil has no breakdown (–).", ""]
         for (title, classes, phases) in tables {
             lines += Self.breakdownTable(title: title, classes: classes, phases: phases) + [""]

@@ -1,7 +1,7 @@
 import CILSDK
 import Foundation
 
-/// Wall seconds of one phase, part by part (docs/PERFORMANCE.md, "Where the time goes";
+/// Wall seconds of one phase, part by part (docs/PERFORMANCE.md, "Where the time goes", "In a run";
 /// results.json `seconds_breakdown`).
 ///
 /// The parts are disjoint: `measure(part) { ... }` counts the time inside it as `part`
