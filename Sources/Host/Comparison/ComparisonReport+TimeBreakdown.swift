@@ -5,8 +5,9 @@ import Foundation
 /// `PhaseClock`) and each part's share of the phase.
 extension ComparisonReport {
     /// A table per arm and unfinished run with a breakdown: a row per phase, a column
-    /// per part that took time in some phase (in `PhaseClock.Part` order, parts of
-    /// other names after them), each cell "seconds (share)". None without breakdowns.
+    /// per part that took at least 0.05 s (a figure other than 0.0) in some phase, and
+    /// `other` (in `PhaseClock.Part` order, parts of other names after them), each cell
+    /// "seconds (share)"; comparison.json keeps every part. None without breakdowns.
     var timeBreakdown: [String] {
         let finished = baselines.flatMap { b in
             b.arms.compactMap { a in a.seconds_breakdown_per_phase.map { ("\(b.name) / \(a.name)", a.classes, $0) } }
@@ -32,7 +33,7 @@ extension ComparisonReport {
         let known = PhaseClock.Part.allCases.map(\.rawValue)
         let others = Set(phases.flatMap(\.keys)).subtracting(known).sorted()
         let parts = (known + others).filter { part in
-            part == PhaseClock.Part.other.rawValue ? phases.contains { $0[part] != nil } : phases.contains { ($0[part] ?? 0) > 0 }
+            part == PhaseClock.Part.other.rawValue ? phases.contains { $0[part] != nil } : phases.contains { ($0[part] ?? 0) >= 0.05 }
         }
         var lines = ["| \(title) | total, s | " + parts.map { $0.replacingOccurrences(of: "_", with: " ") }.joined(separator: " | ") + " |",
                      "|---|---|" + parts.map { _ in "---|" }.joined()]
