@@ -113,7 +113,7 @@ struct SharedPhaseZeroTests {
                 "the standalone run has the comparison arm's configuration")
         let phases = { (url: URL) throws -> [[String: Any]] in
             let results = try JSONSerialization.jsonObject(with: Data(contentsOf: url.appendingPathComponent("results.json"))) as! [String: Any]
-            return (results["phases"] as! [[String: Any]]).map { $0.filter { !["seconds", "timing"].contains($0.key) } }
+            return (results["phases"] as! [[String: Any]]).map { $0.filter { !["seconds", "seconds_breakdown", "timing"].contains($0.key) } }
         }
         let shared = try phases(runs.appendingPathComponent("lucir-plain-seed1993")), own = try phases(alone)
         #expect(shared.count == 3 && own.count == 3)

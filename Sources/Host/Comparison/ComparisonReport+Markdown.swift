@@ -24,7 +24,7 @@ extension ComparisonReport {
         if let protocol_summary { lines += ["Protocol: \(protocol_summary).", ""] }
         lines += settingsTable
         lines += summaryTable + pairedDifferences + alphaExcursionNote + perPhaseTables + alphaPerPhase
-            + unfinishedRunPhases + failureList
+            + unfinishedRunPhases + timeBreakdown + failureList
         return lines.joined(separator: "\n")
     }
 

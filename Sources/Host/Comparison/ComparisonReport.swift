@@ -51,6 +51,10 @@ struct ComparisonReport: Codable {
         var acc_cnn_later_per_phase: [Double?]
         /// Wall seconds of each phase (training, exemplars, evaluation), mean over seeds.
         var seconds_per_phase: [Double]
+        /// Each phase's `seconds_breakdown`, part by part the mean over the seeds whose
+        /// results.json has one ({} when none has; nil when no phase of any seed has one,
+        /// e.g. runs of older cil versions).
+        var seconds_breakdown_per_phase: [[String: Double]]?
         /// Mean α per level after each phase (dual arms).
         var alpha_per_phase: [[Double]]
         /// Seeds whose run had a level's α leave [0, 1] at some epoch.
@@ -125,6 +129,9 @@ struct ComparisonReport: Codable {
         var acc_nme_per_phase: [Double]
         var acc_cnn_base_per_phase: [Double]
         var seconds_per_phase: [Double]
+        /// Each finished phase's `seconds_breakdown` ({} for a phase without one; nil
+        /// when no phase has one).
+        var seconds_breakdown_per_phase: [[String: Double]]?
         var alpha_per_phase: [[Double]]
     }
 
@@ -147,6 +154,7 @@ struct ComparisonReport: Codable {
             return PartialRun(baseline: run.baseline, arm: run.arm, seed: run.seed, classes: r.phases.map(\.classes_seen),
                               acc_cnn_per_phase: r.phases.map(\.acc_cnn), acc_nme_per_phase: r.phases.map(\.acc_nme),
                               acc_cnn_base_per_phase: r.phases.map(\.acc_cnn_base), seconds_per_phase: r.phases.map(\.seconds),
+                              seconds_breakdown_per_phase: Arm.meanBreakdowns([r.phases], count: r.phases.count),
                               alpha_per_phase: r.phases.map { $0.alpha.map(Double.init) })
         }
         let config = runs.compactMap(\.results).first?.config
@@ -220,6 +228,7 @@ extension ComparisonReport.Arm {
             acc_cnn_base_per_phase: perPhase(\.acc_cnn_base),
             acc_cnn_later_per_phase: (0..<count).map { p in Self.laterClassAccuracy(phases, phase: p) },
             seconds_per_phase: perPhase(\.seconds),
+            seconds_breakdown_per_phase: Self.meanBreakdowns(phases, count: count),
             alpha_per_phase: (0..<count).map { p in Self.meanAlpha(phases.map { $0[p].alpha }) },
             seeds_with_alpha_outside_unit_interval: runs.filter {
                 !(($0.results.map { AlphaExcursion.all(in: $0.phases) }) ?? []).isEmpty
@@ -236,6 +245,18 @@ extension ComparisonReport.Arm {
             return (r.acc_cnn * Double(r.classes_seen) - r.acc_cnn_base * Double(base)) / Double(r.classes_seen - base)
         }
         return later.isEmpty ? nil : later.reduce(0, +) / Double(later.count)
+    }
+
+    /// The first `count` phases' `seconds_breakdown`, part by part the mean over the
+    /// runs that have one for the phase ({} when none has); nil when no run has any.
+    static func meanBreakdowns(_ runs: [[PhaseResult]], count: Int) -> [[String: Double]]? {
+        let perPhase = (0..<count).map { p -> [String: Double] in
+            let breakdowns = runs.compactMap { $0[p].seconds_breakdown }
+            var mean: [String: Double] = [:]
+            for b in breakdowns { for (part, s) in b { mean[part, default: 0] += s / Double(breakdowns.count) } }
+            return mean
+        }
+        return perPhase.contains { !$0.isEmpty } ? perPhase : nil
     }
 
     /// The mean per level of the runs' α that are not empty (single-branch runs have none).

@@ -42,6 +42,10 @@ struct Checkpoint {
         /// Parameters holding a gradient tensor (zeroed, not dropped, between steps:
         /// they keep receiving weight decay and momentum, docs/ALGORITHMS.md §4).
         var parametersWithGradient: [String]
+        /// `seconds` by part (`PhaseClock`), so a resumed phase reports the whole
+        /// phase's breakdown. Absent from files of older cil versions, which still load
+        /// (the resumed phase then counts their time as `other`).
+        var secondsBreakdown: [String: Double]? = nil
     }
 
     struct TensorEntry: Codable {

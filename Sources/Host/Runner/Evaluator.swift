@@ -14,6 +14,8 @@ struct Evaluator {
     let order: ClassOrder
     let mode: FidelityMode
     let batchSize: Int
+    /// Where the class means' and the test pass's time go, if anywhere.
+    var clock: PhaseClock? = nil
 
     var flip: ExemplarFlip { ExemplarFlip.of(mode: mode, preprocessing: dataset.preprocessing) }
 
@@ -26,7 +28,7 @@ struct Evaluator {
         var rng = RandomGenerator(seed: 0)
         try withNoGrad {
             for chunk in BatchSampler.sequential(positions, batchSize: batchSize) {
-                let batch = try loader.batch(chunk, rng: &rng)
+                let batch = try measure(.dataLoading) { try loader.batch(chunk, rng: &rng) }
                 let out = network.forward(batch.images)
                 features += rows(out.features)
                 logits += rows(out.logits)
@@ -54,10 +56,17 @@ struct Evaluator {
         network.setTraining(false)
         defer { network.setTraining(true) }
         var means: [[Float]] = []
-        for label in 0..<seen {
-            let out = try outputs(of: network, split: dataset.train, positions: exemplars[label], keepImages: true)
-            means.append(NearestMeanOfExemplars.classMean(out.features, flippedFeatures(of: network, images: out.images)))
+        try measure(.classMeans) {
+            for label in 0..<seen {
+                let out = try outputs(of: network, split: dataset.train, positions: exemplars[label], keepImages: true)
+                means.append(NearestMeanOfExemplars.classMean(out.features, flippedFeatures(of: network, images: out.images)))
+            }
         }
+        return try measure(.evaluation) { try accuracies(network, means: means, base: base, testPositions: testPositions) }
+    }
+
+    /// CNN and NME accuracies on the test images at `testPositions`, with the class means `means`.
+    func accuracies(_ network: AggregatedNetwork, means: [[Float]], base: Int, testPositions: [Int]) throws -> Accuracies {
         let test = try outputs(of: network, split: dataset.test, positions: testPositions)
         let labels = testPositions.map { order.mappedLabels[dataset.test.labels[$0]] }
         var cnn = 0, nme = 0, cnnBase = 0, nmeBase = 0, baseCount = 0
@@ -75,6 +84,14 @@ struct Evaluator {
         }
         let n = Double(max(labels.count, 1)), nb = Double(max(baseCount, 1))
         return Accuracies(cnn: Double(cnn) / n, nme: Double(nme) / n, cnnBase: Double(cnnBase) / nb, nmeBase: Double(nmeBase) / nb)
+    }
+}
+
+extension Evaluator {
+    /// `body`, its time counted as `part` by the clock when there is one.
+    func measure<T>(_ part: PhaseClock.Part, _ body: () throws -> T) rethrows -> T {
+        guard let clock else { return try body() }
+        return try clock.measure(part, body)
     }
 }
 

@@ -3,7 +3,8 @@ import Foundation
 
 /// Epoch-level resumption: after every epoch a run writes
 /// `checkpoints/phase-P-in-progress.ckpt` (the network, the momentum of the network's
-/// and α's optimizers, the phase's batch generator, α so far, the elapsed time); a
+/// and α's optimizers, the phase's batch generator, α so far, the elapsed time and its
+/// breakdown by part); a
 /// run stopped inside phase P rebuilds the phase's start and continues after the
 /// saved epoch, computing exactly what an uninterrupted run does.
 extension IncrementalRun {
@@ -58,10 +59,11 @@ extension IncrementalRun {
                 if let buffer = alphaLearner.optimizer.momentumBuffer(of: a) { extra.append((Self.alphaMomentumPrefix + "alpha.\(i)", buffer)) }
             }
         }
+        let seconds = Date().timeIntervalSince(state.startedAt)
         let inProgress = Checkpoint.InProgress(
-            epochsDone: epochsDone, generator: generator.state, alphaTrace: alphaTrace,
-            seconds: Date().timeIntervalSince(state.startedAt),
-            parametersWithGradient: parameters.filter { $0.1.grad != nil }.map(\.0))
+            epochsDone: epochsDone, generator: generator.state, alphaTrace: alphaTrace, seconds: seconds,
+            parametersWithGradient: parameters.filter { $0.1.grad != nil }.map(\.0),
+            secondsBreakdown: clock.breakdown(total: seconds))
         let checkpoint = Checkpoint(phase: p, configuration: config, network: network, memory: memory, results: state.results,
                                     inProgress: inProgress, extra: extra)
         do {

@@ -7,8 +7,8 @@ extension IncrementalRun {
     func alphaPass(_ alpha: AlphaOptimiser, epoch: Int, data: PhaseData, rng: inout RandomGenerator) throws {
         alpha.learner.learningRate = alpha.schedule.learningRate(epoch: epoch, stepping: config.stepping)
         for chunk in BatchSampler.sequential(alpha.balanced, batchSize: config.testBatchSize) {
-            let batch = try data.loader.batch(chunk, rng: &rng)
-            alpha.learner.step(images: batch.images, labels: mapped(batch.labels))
+            let batch = try clock.measure(.dataLoading) { try data.loader.batch(chunk, rng: &rng) }
+            _ = clock.measure(.alphaPass) { alpha.learner.step(images: batch.images, labels: mapped(batch.labels)) }
         }
     }
 

@@ -64,8 +64,10 @@ extension IncrementalRun {
                                         "lr": Double(optimisers.baseLR * factor), "alpha": alphas.map(Double.init)]
             if let alpha = optimisers.alpha { event["alpha_lr"] = Double(alpha.learner.learningRate) }
             directory.log(event)
-            saveInProgress(phase: p, epochsDone: epoch + 1, network: network, memory: memory, sgd: optimisers.sgd,
-                           alphaLearner: optimisers.alpha?.learner, generator: rng, alphaTrace: alphaTrace, state: progressState)
+            clock.measure(.checkpoints) {
+                saveInProgress(phase: p, epochsDone: epoch + 1, network: network, memory: memory, sgd: optimisers.sgd,
+                               alphaLearner: optimisers.alpha?.learner, generator: rng, alphaTrace: alphaTrace, state: progressState)
+            }
         }
         return alphaTrace
     }
@@ -83,14 +85,17 @@ extension IncrementalRun {
                               learningRate: optimisers.baseLR * factor)
         var lossSum = 0.0
         for (b, chunk) in batches.enumerated() {
-            let batch = try data.loader.batch(chunk, rng: &rng)
-            let output = try optimisers.step.loss(images: batch.images, targets: mapped(batch.labels), phase: p,
-                                                  classes: data.counts, lossFunction: loss.callAsFunction)
-            let value = output.total.item
-            guard value.isFinite else {
-                throw RunError.diverged("the loss became \(value) in phase \(p), epoch \(epoch + 1), batch \(b + 1) (\(config.baseline)); the results of the phases before are kept in \(directory.url.path)")
+            let batch = try clock.measure(.dataLoading) { try data.loader.batch(chunk, rng: &rng) }
+            let value = try clock.measure(.trainingSteps) {
+                let output = try optimisers.step.loss(images: batch.images, targets: mapped(batch.labels), phase: p,
+                                                      classes: data.counts, lossFunction: loss.callAsFunction)
+                let value = output.total.item
+                guard value.isFinite else {
+                    throw RunError.diverged("the loss became \(value) in phase \(p), epoch \(epoch + 1), batch \(b + 1) (\(config.baseline)); the results of the phases before are kept in \(directory.url.path)")
+                }
+                optimisers.step.apply(output)
+                return value
             }
-            optimisers.step.apply(output)
             lossSum += Double(value)
             progress.batchDone(images: chunk.count, loss: value)
             try Interruption.check(phase: p, epoch: epoch + 1, batch: b + 1)

@@ -58,7 +58,8 @@ extension IncrementalRun {
         }
         return PhaseOptimisers(
             epochs: epochs, baseLR: baseLR, sgd: sgd,
-            step: TrainingStep(network: network, reference: old, optimizer: sgd, gradientClamp: policy.gradientClamp),
+            step: TrainingStep(network: network, reference: old, optimizer: sgd, gradientClamp: policy.gradientClamp,
+                               timer: clock),
             groupBase: groups.map(\.learningRate), networkSchedule: networkSchedule, alpha: alpha)
     }
 

@@ -46,7 +46,8 @@ extension IncrementalRun {
             var rng = RandomGenerator(seed: 0)
             var parts: [Tensor] = []
             for chunk in BatchSampler.sequential(trainPositions[dataClass], batchSize: config.evalBatchSize) {
-                parts.append(network.forward(try loader.batch(chunk, rng: &rng).images).features)
+                let batch = try clock.measure(.dataLoading) { try loader.batch(chunk, rng: &rng) }
+                parts.append(network.forward(batch.images).features)
             }
             return Tensor.concatenate(parts, axis: 0)
         }

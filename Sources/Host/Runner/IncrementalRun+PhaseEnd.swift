@@ -10,8 +10,10 @@ extension IncrementalRun {
                         again: Bool = false) throws {
         let target = incremental.budget.perClass(phase: data.phase, plan: incremental.plan)
         for dataClass in data.newClasses {
-            let features = try trainingFeatures(of: network, label: incremental.order.mappedLabels[dataClass])
-            let herding = Herding.rank(features: features, target: target)
+            let herding = try clock.measure(.herding) {
+                let features = try trainingFeatures(of: network, label: incremental.order.mappedLabels[dataClass])
+                return Herding.rank(features: features, target: target)
+            }
             if again {
                 try memory.replace(dataClass, positions: trainPositions[dataClass], herding: herding)
             } else {
@@ -27,11 +29,13 @@ extension IncrementalRun {
     func endPhase(_ data: PhaseData, network: AggregatedNetwork, memory: ExemplarMemory) throws -> Bool {
         let p = data.phase
         var movedStatistics = false
-        try PluginCrashReport.during(.init(pluginNames.baseline, in: "its phase end (phase \(p))")) {
-            try baseline.phaseDidEnd(PhaseEndContext(phase: p, classes: data.counts, head: network.head) { spec in
-                try self.finetuneHead(network, phase: p, counts: data.counts, memory: memory, spec: spec)
-                if spec.batchNorm == .training, spec.epochs > 0 { movedStatistics = true }
-            })
+        try clock.measure(.headFinetuning) {
+            try PluginCrashReport.during(.init(pluginNames.baseline, in: "its phase end (phase \(p))")) {
+                try baseline.phaseDidEnd(PhaseEndContext(phase: p, classes: data.counts, head: network.head) { spec in
+                    try self.finetuneHead(network, phase: p, counts: data.counts, memory: memory, spec: spec)
+                    if spec.batchNorm == .training, spec.epochs > 0 { movedStatistics = true }
+                })
+            }
         }
         return movedStatistics
     }
@@ -50,7 +54,7 @@ extension IncrementalRun {
         try step.run {
             for _ in 0..<spec.epochs {
                 for chunk in BatchSampler.shuffled(positions, batchSize: spec.batchSize, rng: &rng) {
-                    let batch = try loader.batch(chunk, rng: &rng)
+                    let batch = try clock.measure(.dataLoading) { try loader.batch(chunk, rng: &rng) }
                     let loss = try step.step(images: batch.images, targets: mapped(batch.labels), phase: p, classes: counts)
                     guard loss.total.item.isFinite else {
                         throw RunError.diverged("the head finetuning loss became \(loss.total.item) in phase \(p)")
@@ -61,22 +65,24 @@ extension IncrementalRun {
     }
 
     /// Step 6c: the phase's result (docs/ALGORITHMS.md §7): CNN and NME accuracy on
-    /// the seen and the phase-0 classes, α, and the phase's wall time.
+    /// the seen and the phase-0 classes, α, and the phase's wall time and its breakdown.
     func evaluate(_ data: PhaseData, network: AggregatedNetwork, memory: ExemplarMemory, alphaTrace: [[Float]],
                   startedAt: Date) throws -> PhaseResult {
         let p = data.phase, counts = data.counts
         let perClass = incremental.budget.perClass(phase: p, plan: incremental.plan)
-        let evaluator = Evaluator(dataset: dataset, order: incremental.order, mode: config.mode, batchSize: config.evalBatchSize)
+        let evaluator = Evaluator(dataset: dataset, order: incremental.order, mode: config.mode, batchSize: config.evalBatchSize,
+                                  clock: clock)
         let seenClasses = incremental.seenClasses(phase: p)
         let accuracies = try evaluator.evaluate(
             network, seen: counts.seen, base: incremental.plan.counts(phase: 0).seen,
             exemplars: exemplarPositions(memory: memory, labels: 0..<counts.seen, afterPhase: p),
             testPositions: seenClasses.flatMap { testPositions[$0] })
+        let seconds = Date().timeIntervalSince(startedAt)
         return PhaseResult(
             phase: p, classes_seen: counts.seen, acc_cnn: accuracies.cnn, acc_nme: accuracies.nme,
             acc_cnn_base: accuracies.cnnBase, acc_nme_base: accuracies.nmeBase,
             alpha: network.plastic == nil ? [] : network.alphas.map(\.item), alpha_per_epoch: alphaTrace,
-            seconds: Date().timeIntervalSince(startedAt), exemplars_per_class: perClass)
+            seconds: seconds, exemplars_per_class: perClass, seconds_breakdown: clock.breakdown(total: seconds))
     }
 
     /// Step 6d: the phase's checkpoint (atomic, checksummed), then results.json; the

@@ -26,6 +26,9 @@ final class IncrementalRun {
     let testPositions: [[Int]]
     /// How crash reports name the plugins: "baseline plugin 'NAME' (FILE)", ...
     let pluginNames: (baseline: String, branches: String, lossTerm: String?)
+    /// The wall-time breakdown of the phase being run (`PhaseClock`), replaced at
+    /// each phase's start; it observes only.
+    private(set) var clock = PhaseClock()
 
     init(config: RunConfiguration, directory: RunDirectory, catalog: PluginCatalog, progress: RunProgress) throws {
         self.config = config
@@ -106,6 +109,8 @@ final class IncrementalRun {
         try Interruption.check(phase: p, epoch: 0, batch: 0)
         let resume = resuming ? try inProgressCheckpoint(phase: p) : nil
         let startedAt = Date().addingTimeInterval(-(resume?.header.inProgress?.seconds ?? 0))
+        // An in-progress file of an older cil has no breakdown: its time is then all `other`.
+        clock = PhaseClock(carrying: resume?.header.inProgress?.secondsBreakdown)
         let network = state.network
         let old: AggregatedNetwork? = p == 0 ? nil : network.frozenCopy()
         if p > 0 { try advanceStructure(network, toPhase: p) }
@@ -126,7 +131,8 @@ final class IncrementalRun {
         state.results.append(result)
         try saveFinishedPhase(p, network: network, memory: state.memory, results: state.results)
         directory.log(["event": "phase_end", "phase": p, "acc_cnn": result.acc_cnn, "acc_nme": result.acc_nme,
-                       "acc_cnn_base": result.acc_cnn_base, "alpha": result.alpha.map(Double.init), "seconds": result.seconds])
+                       "acc_cnn_base": result.acc_cnn_base, "alpha": result.alpha.map(Double.init), "seconds": result.seconds,
+                       "seconds_breakdown": result.seconds_breakdown ?? [:]])
         progress.phaseDone(result, of: phaseCount)
     }
 

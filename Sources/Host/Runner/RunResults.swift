@@ -20,6 +20,11 @@ struct PhaseResult: Codable, Equatable {
     var seconds: Double
     /// Exemplars kept per class after the phase.
     var exemplars_per_class: Int
+    /// `seconds` by part of the phase (`PhaseClock.Part`: training steps, the reference
+    /// forward, the α pass, imprinting, head finetuning, herding, class means,
+    /// evaluation, data loading, checkpoints, other); the parts are disjoint and sum to
+    /// `seconds`. Absent from files of older cil versions.
+    var seconds_breakdown: [String: Double]? = nil
 }
 
 /// `results.json`: the configuration and per-phase metrics of a run.

@@ -14,6 +14,14 @@ public enum UntrustedInputs {
         return (checkpoint.header.phase, checkpoint.values.count)
     }
 
+    /// Verifies and parses checkpoint bytes as a resumed `cil run` does; returns the
+    /// in-progress state's elapsed seconds and their breakdown by part (both nil in a
+    /// finished phase's file; the breakdown nil in a file of an older cil).
+    public static func inProgressSeconds(_ bytes: [UInt8], path: String) throws -> (seconds: Double, breakdown: [String: Double]?)? {
+        let checkpoint = try Checkpoint.decode(Data(bytes), path: path)
+        return checkpoint.header.inProgress.map { ($0.seconds, $0.secondsBreakdown) }
+    }
+
     /// Parses an experiment file's text as `cil compare FILE` does and plans its
     /// runs; returns their `cil run` argument lists.
     public static func experiment(_ text: String, path: String) throws -> [[String]] {

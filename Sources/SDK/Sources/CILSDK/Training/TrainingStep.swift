@@ -22,13 +22,17 @@ public struct TrainingStep {
     /// Every gradient of the optimiser's tensors is clamped to this range before the
     /// step (PODNet's hooks), or left alone when nil.
     public let gradientClamp: ClosedRange<Float>?
+    /// Times the reference model's forward pass (`TimedWork.referenceForward`), if set;
+    /// it observes only, the step computes the same with or without it.
+    public let timer: (any WorkTimer)?
 
     public init(network: AggregatedNetwork, reference: AggregatedNetwork?, optimizer: SGD,
-                gradientClamp: ClosedRange<Float>? = nil) {
+                gradientClamp: ClosedRange<Float>? = nil, timer: (any WorkTimer)? = nil) {
         self.network = network
         self.reference = reference
         self.optimizer = optimizer
         self.gradientClamp = gradientClamp
+        self.timer = timer
     }
 
     /// Steps 1-3 on `images` [B, 3, H, W] with mapped labels `targets`: zeroes the
@@ -38,9 +42,15 @@ public struct TrainingStep {
                      lossFunction: (BatchContext) throws -> LossOutput) rethrows -> LossOutput {
         optimizer.zeroGrad()
         let current = network.forward(images)
-        let previous = reference.map { model in withNoGrad { model.forward(images) } }
+        let previous = reference.map { model in timed(.referenceForward) { withNoGrad { model.forward(images) } } }
         return try lossFunction(BatchContext(phase: phase, classes: classes, targets: targets, current: current,
                                              previous: previous, head: network.head))
+    }
+
+    /// `body`, timed as `work` by `timer` when there is one.
+    func timed<T>(_ work: TimedWork, _ body: () throws -> T) rethrows -> T {
+        guard let timer else { return try body() }
+        return try timer.measure(work, body)
     }
 
     /// Step 4: backward from `loss.total`, the clamp, the optimiser step.
