@@ -62,6 +62,12 @@ struct AlphaPolicyTests {
         }
         let log = try String(contentsOf: run.appendingPathComponent("events.jsonl"), encoding: .utf8)
         #expect(log.contains("\"event\":\"alpha_outside_unit_interval\""))
+        // The live warnings and events are the recorded excursions, one each, including
+        // one in the first epoch after phase 0 (which has no α to compare with).
+        let warnings = result.stderr.components(separatedBy: "cil: warning: α of level").count - 1
+        let events = log.components(separatedBy: "\"event\":\"alpha_outside_unit_interval\"").count - 1
+        #expect(warnings == excursions.count, "\(warnings) warnings for \(excursions.count) excursions: \(result.stderr)")
+        #expect(events == excursions.count, "\(events) events for \(excursions.count) excursions")
         let report = try CommandRunner.run(["report", run.path, "--out", dir.appendingPathComponent("report").path])
         #expect(report.status == 0, "stderr: \(report.stderr)")
         let md = try String(contentsOf: dir.appendingPathComponent("report/comparison.md"), encoding: .utf8)

@@ -14,11 +14,19 @@ struct AlphaExcursion: Codable, Equatable {
     static let allowed: ClosedRange<Float> = 0...1
 
     /// The 0-based levels outside [0, 1] in `now` that were inside in `before` (all
-    /// levels outside `now` when there is no `before`).
+    /// levels outside `now` when there is no `before`, or it is empty: a phase without
+    /// α, such as a single-branch phase 0).
     static func leaving(before: [Float]?, now: [Float]) -> [Int] {
-        now.indices.filter { k in
+        let before = before.flatMap { $0.isEmpty ? nil : $0 }
+        return now.indices.filter { k in
             !allowed.contains(now[k]) && (before.map { k < $0.count && allowed.contains($0[k]) } ?? true)
         }
+    }
+
+    /// α after the newest epoch of `phases` that had one (nil if none did): what
+    /// `leaving(before:now:)` compares the first epoch of the next phase with.
+    static func latest(in phases: [PhaseResult]) -> [Float]? {
+        phases.reversed().lazy.compactMap { $0.alpha_per_epoch.last(where: { !$0.isEmpty }) }.first
     }
 
     /// Every time a level left [0, 1] over `phases`, in order (α after each epoch,

@@ -56,7 +56,7 @@ extension IncrementalRun {
             let (factor, meanLoss) = try trainEpoch(epoch, data, optimisers, loss: loss, rng: &rng)
             if let alpha = optimisers.alpha { try alphaPass(alpha, epoch: epoch, data: data, rng: &rng) }
             let alphas = network.plastic == nil ? [] : network.alphas.map(\.item)
-            warnOfAlphaExcursions(phase: p, epoch: epoch, before: alphaTrace.last ?? progressState.results.last?.alpha_per_epoch.last,
+            warnOfAlphaExcursions(phase: p, epoch: epoch, before: alphaTrace.last ?? AlphaExcursion.latest(in: progressState.results),
                                   now: alphas)
             alphaTrace.append(alphas)
             progress.epochDone(meanLoss: meanLoss, alphas: alphas)
