@@ -9,8 +9,9 @@
 public final class Tensor {
     /// Dimensions, outermost first. A scalar has `[]`.
     public let shape: [Int]
-    /// The memory; shared with tensors made by `reshaped`.
-    public let storage: TensorStorage
+    /// The memory; shared with tensors made by `reshaped`. Settable inside the engine
+    /// only so that autograd can ask whether it is uniquely referenced.
+    public internal(set) var storage: TensorStorage
     /// Whether gradients are wanted for this tensor (leaf) or flow through it (result).
     public var requiresGrad: Bool
     /// The accumulated gradient (same shape), or nil if none has arrived.
