@@ -141,7 +141,7 @@ struct PluginCommandTests {
                 return (try compile("bad_abi.c", "libCILPluginBadABI.so"), "built for plugin ABI 99, this host speaks ABI 1")
             case .sdkMismatch:
                 return (try compile("bad_sdk.c", "libCILPluginBadSDK.so"),
-                        "built against SDK 0.0.9, this host runs SDK 0.4.0: rebuild the plugin against this SDK")
+                        "built against SDK 0.0.9, this host runs SDK 0.5.0: rebuild the plugin against this SDK")
             case .otherCompiler:
                 let host = try PluginCommandTests.hostToolchain()
                 let other = "17.0.0 (https://github.com/swiftlang/llvm-project.git 0123456789abcdef0123456789abcdef01234567)"

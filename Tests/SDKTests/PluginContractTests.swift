@@ -88,7 +88,7 @@ struct PluginBuildStampTests {
 
     @Test func theSDKStamp() {
         #expect(SDKInfo.abiVersion == 1)
-        #expect(SDKInfo.version == "0.4.0")
+        #expect(SDKInfo.version == "0.5.0")
         #expect(Self.host.abiVersion == SDKInfo.abiVersion)
         #expect(Self.host.sdkVersion == SDKInfo.version)
         #expect(Self.host.structSize == UInt32(MemoryLayout<cil_build_stamp>.size))
@@ -116,10 +116,10 @@ struct PluginBuildStampTests {
 
     @Test func sdkMismatch() {
         var stamp = Self.host
-        stamp.sdkVersion = "0.5.0"
+        stamp.sdkVersion = "0.6.0"
         stamp.toolchain = "other"
         #expect(stamp.incompatibility(with: Self.host)
-            == "built against SDK 0.5.0, this host runs SDK 0.4.0: rebuild the plugin against this SDK")
+            == "built against SDK 0.6.0, this host runs SDK 0.5.0: rebuild the plugin against this SDK")
     }
 
     @Test func otherCompiler() {

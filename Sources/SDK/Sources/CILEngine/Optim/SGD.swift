@@ -56,6 +56,7 @@ public final class SGD {
                     }
                     buffers[key] = buf
                 }
+                p.storage.markModified()
             }
         }
     }

@@ -36,7 +36,7 @@ extern "C" {
 #define CIL_PLUGIN_ABI_VERSION 1
 
 /* The SDK version this header ships with (must equal SDKInfo.version). */
-#define CIL_SDK_VERSION "0.4.0"
+#define CIL_SDK_VERSION "0.5.0"
 
 /* The compiler that compiles this header: in a Swift target that is the clang
    inside the Swift toolchain, whose version string names the toolchain's commit.

@@ -1,6 +1,6 @@
 /// Times named parts of the work an SDK type does on its caller's behalf, apart from
 /// the work around them. The host's per-phase wall-time breakdown (docs/PERFORMANCE.md,
-/// "Where the time goes") gives one to `TrainingStep`, which times the frozen
+/// "In a run") gives one to `TrainingStep`, which times the frozen
 /// reference model's forward pass through it; the host counts that time as the part's
 /// and not as the training step's.
 ///
