@@ -133,12 +133,7 @@ struct TimeBreakdownTests {
         let carried = RunReliabilityTests.temporaryDirectory(), older = RunReliabilityTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: carried); try? FileManager.default.removeItem(at: older) }
         let arguments = TinyProtocol.manetsRun(out: carried.path, epochs: 3)
-        let process = Process()
-        process.executableURL = CommandRunner.executable
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try KillResumeTests.start(arguments)
         let inProgress = "checkpoints/phase-1-in-progress.ckpt"
         let deadline = Date().addingTimeInterval(120)
         while !FileManager.default.fileExists(atPath: carried.appendingPathComponent(inProgress).path) && Date() < deadline
