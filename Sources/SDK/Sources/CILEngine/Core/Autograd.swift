@@ -102,15 +102,13 @@ extension Tensor {
                     precondition(ig.count == input.count,
                                  "\(fn.name) backward produced gradient \(ig.shape) for input \(input.shape)")
                     let inputKey = ObjectIdentifier(input)
-                    if var acc = grads.removeValue(forKey: inputKey) {
-                        if owned.contains(inputKey) || Tensor.isUniquelyReferenced(&acc) {
-                            // Nothing else holds the accumulator (tensor or memory): add in place.
+                    if let acc = grads[inputKey] {
+                        if owned.contains(inputKey) {
                             acc.addInPlace(ig)
-                            grads[inputKey] = acc
                         } else {
                             grads[inputKey] = acc.adding(ig).reshapedRaw(input.shape)
+                            owned.insert(inputKey)
                         }
-                        owned.insert(inputKey)
                     } else {
                         grads[inputKey] = ig.shape == input.shape ? ig : ig.reshapedRaw(input.shape)
                     }
@@ -120,16 +118,13 @@ extension Tensor {
         }
     }
 
-    /// Adds `other` element-wise into self (same element count). No graph. The sums are
-    /// those of `adding` (d[i] + s[i], one rounding each), so accumulating in place or
-    /// into a new tensor gives the same bits.
+    /// Adds `other` element-wise into self (same element count). No graph.
     func addInPlace(_ other: Tensor) {
         precondition(other.count == count)
         let d = storage.pointer, s = other.storage.pointer
         Parallel.forChunks(count, grain: 1 << 15) { r in
             for i in r { d[i] += s[i] }
         }
-        storage.markModified()
     }
 
     /// self + other as a new tensor, no graph.
@@ -140,13 +135,6 @@ extension Tensor {
             for i in r { o[i] = a[i] + b[i] }
         }
         return out
-    }
-
-    /// Whether `tensor` (a variable the caller holds) is the only reference to its
-    /// object and that object the only reference to its storage: then no other tensor,
-    /// graph node or closure can see its elements, and writing them in place is safe.
-    static func isUniquelyReferenced(_ tensor: inout Tensor) -> Bool {
-        isKnownUniquelyReferenced(&tensor) && isKnownUniquelyReferenced(&tensor.storage)
     }
 
     /// The same storage under another shape, no graph.

@@ -9,9 +9,8 @@
 public final class Tensor {
     /// Dimensions, outermost first. A scalar has `[]`.
     public let shape: [Int]
-    /// The memory; shared with tensors made by `reshaped`. Settable inside the engine
-    /// only so that autograd can ask whether it is uniquely referenced.
-    public internal(set) var storage: TensorStorage
+    /// The memory; shared with tensors made by `reshaped`.
+    public let storage: TensorStorage
     /// Whether gradients are wanted for this tensor (leaf) or flow through it (result).
     public var requiresGrad: Bool
     /// The accumulated gradient (same shape), or nil if none has arrived.
@@ -86,17 +85,11 @@ public final class Tensor {
 
     /// In-place access to the elements. Changing the values of a tensor that an op
     /// still needs for its backward pass corrupts that gradient: do it only to
-    /// parameters between steps (optimizers) or to buffers. Counts as a write
-    /// (`TensorStorage.markModified`): values derived from the old contents are dropped.
+    /// parameters between steps (optimizers) or to buffers.
     @inline(__always)
     public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
-        defer { storage.markModified() }
-        return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
+        try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
     }
-
-    /// How many writes the storage has seen (`TensorStorage.version`): equal versions of
-    /// the same tensor mean equal values.
-    public var version: UInt64 { storage.version }
 
     /// A new leaf with a copy of the values, no graph and no gradient.
     public func copy(requiresGrad: Bool = false) -> Tensor {
@@ -116,13 +109,11 @@ public final class Tensor {
     public func assign(_ other: Tensor) {
         precondition(other.count == count, "assign: \(other.shape) into \(shape)")
         storage.pointer.update(from: other.storage.pointer, count: count)
-        storage.markModified()
     }
 
     /// Sets every element to `value`.
     public func fill(_ value: Float) {
         storage.pointer.update(repeating: value, count: count)
-        storage.markModified()
     }
 }
 

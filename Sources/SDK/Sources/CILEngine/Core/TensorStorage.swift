@@ -1,20 +1,12 @@
 /// The contiguous float32 memory behind one or more tensors (a reshape shares it).
 ///
 /// Memory comes from `BufferPool.shared` and goes back to it when the storage dies.
-/// A storage counts the writes made through the mutating API (`version`) and can keep
-/// values derived from its contents until the next write (`derived(_:make:)`, in
-/// TensorStorage+Derived.swift).
 public final class TensorStorage: @unchecked Sendable {
     /// First element. Valid for `count` floats.
     public let pointer: UnsafeMutablePointer<Float>
     /// Number of floats in use.
     public let count: Int
     private let capacity: Int
-    /// Bumped by `markModified()`; read and written under `derivedValueLock`.
-    var versionValue: UInt64 = 0
-    /// Values derived from the contents, each with the version it was made from; under
-    /// `derivedValueLock`.
-    var derivedValues: [DerivedKey: (version: UInt64, value: TensorStorage)] = [:]
 
     /// Uninitialised storage of `count` floats.
     public init(uninitializedCount count: Int) {

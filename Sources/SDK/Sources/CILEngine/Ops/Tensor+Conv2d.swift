@@ -30,23 +30,18 @@ extension Tensor {
         // One kernel width for the whole op, forward and backward (see cil_kernels.h).
         let width = DirectConv3x3.vectorWidth
         let outShape = [g.batch, O, g.outH, g.outW]
-        // A weight that gets no gradient here keeps its packed / transformed copies
-        // (reused until it is next written: evaluation, frozen networks, the α pass).
-        let cacheForward = !(GradMode.isEnabled && weight.requiresGrad)
 
         let y = TensorStorage(uninitializedCount: g.batch * outImage)
         let xp = UncheckedBox(x.storage.pointer), wp = UncheckedBox(weight.storage.pointer), yp = UncheckedBox(y.pointer)
         if direct && WinogradConv3x3.applies(to: g, inputChannels: g.channels, outputChannels: O) {
             WinogradConv3x3.run(batch: g.batch, height: g.height, width: g.width, vectorWidth: width,
-                                input: x.storage.pointer, inputChannels: g.channels, weight: weight.storage,
+                                input: x.storage.pointer, inputChannels: g.channels, weight: weight.storage.pointer,
                                 outputChannels: O, transposed: false, output: y.pointer,
                                 tile: WinogradConv3x3.forwardTileSize(height: g.height, width: g.width,
-                                                                      recordsGradient: GradMode.isEnabled && (x.requiresGrad || weight.requiresGrad)),
-                                cacheWeights: cacheForward)
+                                                                      recordsGradient: GradMode.isEnabled && (x.requiresGrad || weight.requiresGrad)))
         } else if direct {
             DirectConv3x3.run(g, width: width, input: x.storage.pointer, inputChannels: g.channels,
-                              weight: weight.storage, outputChannels: O, transposed: false, output: y.pointer,
-                              cacheWeights: cacheForward)
+                              weight: weight.storage.pointer, outputChannels: O, transposed: false, output: y.pointer)
         } else {
             Parallel.forChunks(g.batch) { images in
                 let col = pointwise ? nil : TensorStorage(uninitializedCount: K * P)
@@ -67,13 +62,12 @@ extension Tensor {
                 // dx = conv3x3(gy) with the weights transposed and flipped.
                 if WinogradConv3x3.applies(to: g, inputChannels: O, outputChannels: g.channels) {
                     WinogradConv3x3.run(batch: g.batch, height: g.height, width: g.width, vectorWidth: width,
-                                        input: grad.storage.pointer, inputChannels: O, weight: weight.storage,
-                                        outputChannels: g.channels, transposed: true, output: gx.storage.pointer,
-                                        cacheWeights: !needW)
+                                        input: grad.storage.pointer, inputChannels: O, weight: weight.storage.pointer,
+                                        outputChannels: g.channels, transposed: true, output: gx.storage.pointer)
                 } else {
                     DirectConv3x3.run(g, width: width, input: grad.storage.pointer, inputChannels: O,
-                                      weight: weight.storage, outputChannels: g.channels, transposed: true,
-                                      output: gx.storage.pointer, cacheWeights: !needW)
+                                      weight: weight.storage.pointer, outputChannels: g.channels, transposed: true,
+                                      output: gx.storage.pointer)
                 }
             }
             let gxp = UncheckedBox(direct ? nil : gx?.storage.pointer)
@@ -156,23 +150,17 @@ public enum DirectConv3x3 {
     /// output[n] = conv3x3(input[n]) for every image n. `input`: [N, inputChannels, H, W],
     /// `output`: [N, outputChannels, H, W] (overwritten). `weight` is the layer's
     /// [O, C, 3, 3] tensor; `transposed` computes the input gradient (input = dY with
-    /// inputChannels = O, output = dX with outputChannels = C). `cacheWeights` keeps the
-    /// packed weights with `weight` until its next write (`TensorStorage.derived`).
+    /// inputChannels = O, output = dX with outputChannels = C).
     static func run(_ g: ConvGeometry, width: Int, input: UnsafePointer<Float>, inputChannels: Int,
-                    weight: TensorStorage, outputChannels: Int, transposed: Bool,
-                    output: UnsafeMutablePointer<Float>, cacheWeights: Bool = false) {
+                    weight: UnsafePointer<Float>, outputChannels: Int, transposed: Bool,
+                    output: UnsafeMutablePointer<Float>) {
         let H = g.height, W = g.width
-        let pack = {
-            let packed = TensorStorage(uninitializedCount: inputChannels * outputChannels * 9)
-            if transposed {
-                cil_conv3x3_pack_weights_transposed(weight.pointer, Int32(inputChannels), Int32(outputChannels), packed.pointer)
-            } else {
-                cil_conv3x3_pack_weights(weight.pointer, Int32(outputChannels), Int32(inputChannels), packed.pointer)
-            }
-            return packed
+        let packed = TensorStorage(uninitializedCount: inputChannels * outputChannels * 9)
+        if transposed {
+            cil_conv3x3_pack_weights_transposed(weight, Int32(inputChannels), Int32(outputChannels), packed.pointer)
+        } else {
+            cil_conv3x3_pack_weights(weight, Int32(outputChannels), Int32(inputChannels), packed.pointer)
         }
-        let key = TensorStorage.DerivedKey("conv3x3-weights", [transposed ? 1 : 0, inputChannels, outputChannels])
-        let packed = cacheWeights ? weight.derived(key, make: pack) : pack()
         let workspace = cil_conv3x3_workspace(Int32(inputChannels), Int32(outputChannels), Int32(H), Int32(W))
         let inImage = inputChannels * H * W, outImage = outputChannels * H * W
         let box = UncheckedBox((input, UnsafePointer(packed.pointer), output))

@@ -113,31 +113,24 @@ public enum WinogradConv3x3 {
 
     /// output[n] = conv3x3(input[n]) for every image n, stride 1, zero padding 1.
     /// `input`: [N, inputChannels, H, W], `output`: [N, outputChannels, H, W]
-    /// (overwritten). `weight` holds the layer's [O, C, 3, 3] tensor; `transposed` computes
+    /// (overwritten). `weight` is the layer's [O, C, 3, 3] tensor; `transposed` computes
     /// the input gradient (input = dY with inputChannels = O, output = dX with
     /// outputChannels = C, weights transposed and flipped). `width` picks the kernel set
     /// (as `DirectConv3x3.vectorWidth`); `tile` the output tile side, 2 or 4 (nil:
-    /// `tileSize`). `cacheWeights` keeps the transformed weights U = G g Gᵀ with `weight`
-    /// (`TensorStorage.derived`) and reuses them until its next write: the same values, so
-    /// the output is bit-identical either way. Thread-safe: the transformed weights are
-    /// shared read-only, the scratch is per chunk.
+    /// `tileSize`). Thread-safe: the transformed weights are shared read-only, the scratch
+    /// is per chunk.
     static func run(batch: Int, height H: Int, width W: Int, vectorWidth width: Int, input: UnsafePointer<Float>,
-                    inputChannels: Int, weight: TensorStorage, outputChannels: Int, transposed: Bool,
-                    output: UnsafeMutablePointer<Float>, tile: Int? = nil, cacheWeights: Bool = false) {
+                    inputChannels: Int, weight: UnsafePointer<Float>, outputChannels: Int, transposed: Bool,
+                    output: UnsafeMutablePointer<Float>, tile: Int? = nil) {
         let large = (tile ?? tileSize(height: H, width: W)) == 4
         precondition(tile == nil || tile == 2 || tile == 4, "Winograd: output tile \(tile ?? 0), not 2 or 4")
+        let u = TensorStorage(uninitializedCount: (large ? 36 : 16) * inputChannels * outputChannels)
         let (O, C) = transposed ? (inputChannels, outputChannels) : (outputChannels, inputChannels)
-        let transform = {
-            let u = TensorStorage(uninitializedCount: (large ? 36 : 16) * inputChannels * outputChannels)
-            if large {
-                cil_winograd43_pack_weights(weight.pointer, Int32(O), Int32(C), transposed ? 1 : 0, u.pointer)
-            } else {
-                cil_winograd_pack_weights(weight.pointer, Int32(O), Int32(C), transposed ? 1 : 0, u.pointer)
-            }
-            return u
+        if large {
+            cil_winograd43_pack_weights(weight, Int32(O), Int32(C), transposed ? 1 : 0, u.pointer)
+        } else {
+            cil_winograd_pack_weights(weight, Int32(O), Int32(C), transposed ? 1 : 0, u.pointer)
         }
-        let key = TensorStorage.DerivedKey("winograd-weights", [large ? 4 : 2, transposed ? 1 : 0, O, C])
-        let u = cacheWeights ? weight.derived(key, make: transform) : transform()
         let inImage = inputChannels * H * W, outImage = outputChannels * H * W
         let box = UncheckedBox((input, UnsafePointer(u.pointer), output))
         withExtendedLifetime(u) {
@@ -209,7 +202,7 @@ public enum WinogradConv3x3 {
         let (N, C, H, W, O) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], weight.shape[0])
         let y = TensorStorage(uninitializedCount: N * O * H * W)
         run(batch: N, height: H, width: W, vectorWidth: vectorWidth, input: x.storage.pointer, inputChannels: C,
-            weight: weight.storage, outputChannels: O, transposed: false, output: y.pointer, tile: tile)
+            weight: weight.storage.pointer, outputChannels: O, transposed: false, output: y.pointer, tile: tile)
         return Tensor(shape: [N, O, H, W], storage: y)
     }
 
@@ -241,7 +234,7 @@ public enum WinogradConv3x3 {
         let (N, O, H, W, C) = (gy.shape[0], gy.shape[1], gy.shape[2], gy.shape[3], weight.shape[1])
         let dx = TensorStorage(uninitializedCount: N * C * H * W)
         run(batch: N, height: H, width: W, vectorWidth: vectorWidth, input: gy.storage.pointer, inputChannels: O,
-            weight: weight.storage, outputChannels: C, transposed: true, output: dx.pointer, tile: tile)
+            weight: weight.storage.pointer, outputChannels: C, transposed: true, output: dx.pointer, tile: tile)
         return Tensor(shape: [N, C, H, W], storage: dx)
     }
 }

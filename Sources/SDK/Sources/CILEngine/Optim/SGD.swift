@@ -56,7 +56,6 @@ public final class SGD {
                     }
                     buffers[key] = buf
                 }
-                p.storage.markModified()
             }
         }
     }
