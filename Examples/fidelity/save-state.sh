@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Copies a full-budget run directory into Examples/fidelity/state/NAME in the form that
 # folder's README describes: config.json, events.jsonl, results.json, the newest finished
-# phase's checkpoint gzipped, and the in-progress checkpoint (if any) gzipped and cut into
-# parts under 2 MiB. Safe while the run goes on: each checkpoint is copied once, and the
+# phase's checkpoint and the in-progress one (if any), each gzipped and cut into parts
+# under 2 MiB. Safe while the run goes on: each checkpoint is copied once, and the
 # copy is checked to unpack to the same bytes before the old state is replaced.
 #
 #   Examples/fidelity/save-state.sh RUN_DIR [NAME]     (NAME defaults to RUN_DIR's name)
@@ -24,10 +24,11 @@ done
 newest=$(ls "$run/checkpoints" 2>/dev/null | sed -n 's/^phase-\([0-9]*\)\.ckpt$/\1/p' | sort -n | tail -1)
 if [ -n "$newest" ]; then
     cp "$run/checkpoints/phase-$newest.ckpt" "$work/raw-finished"
-    gzip -9 -n -c "$work/raw-finished" > "$work/checkpoints/phase-$newest.ckpt.gz"
-    cmp -s <(gunzip -c "$work/checkpoints/phase-$newest.ckpt.gz") "$work/raw-finished" \
-        || { echo "save-state: phase-$newest.ckpt.gz does not unpack to its checkpoint" >&2; exit 1; }
-    rm "$work/raw-finished"
+    gzip -9 -n -c "$work/raw-finished" > "$work/finished.gz"
+    split -b 1900k "$work/finished.gz" "$work/checkpoints/phase-$newest.ckpt.gz.part-"
+    cmp -s <(cat "$work/checkpoints/phase-$newest.ckpt.gz.part-"* | gunzip -c) "$work/raw-finished" \
+        || { echo "save-state: the parts of phase-$newest.ckpt.gz do not unpack to its checkpoint" >&2; exit 1; }
+    rm "$work/raw-finished" "$work/finished.gz"
 fi
 progress=$(ls "$run/checkpoints" 2>/dev/null | grep -E '^phase-[0-9]+-in-progress\.ckpt$' | sort -V | tail -1 || true)
 if [ -n "$progress" ]; then
