@@ -395,21 +395,41 @@ long cil_winograd43_workspace(int C, int O, int H, int W, int N) {
     return w43_layout_of(C, O, W, w43_block_tiles(G, rb, W)).total + 16; /* + 16: room to align to 64 bytes */
 }
 
-/* u = G g G^T for one 3x3 kernel g (row-major), G the 6x3 Lavin-Gray matrix of
- * cil_kernels.h, computed in double; u[xi * stride] for xi = 6i + j. */
-static void w43_transform_kernel(const float g[9], float *u, long stride) {
+#define W43_PACK_RUN 64 /* kernels transformed together: one run of consecutive outputs of u */
+
+/* u = G g G^T for every 3x3 kernel g of w [O][C][3][3], G the 6x3 Lavin-Gray matrix of
+ * cil_kernels.h, computed in double. Position xi = 6i + j of kernel (o, c) goes to
+ * u[xi][c][o], or for the input gradient (transposed) that of the flipped kernel to
+ * u[xi][o][c]. Kernels are taken in runs whose outputs are consecutive in u (o for a
+ * fixed c, or c for a fixed o), so the arithmetic runs down a run with unit stride and
+ * vectorises; each value is the same expression, in the same order, as one kernel at
+ * a time would compute. */
+void cil_winograd43_pack_weights(const float *w, int O, int C, int transposed, float *u) {
     static const double G[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
                                    {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
-    double t[6][3];
-    for (int i = 0; i < 6; i++)
-        for (int v = 0; v < 3; v++) t[i][v] = G[i][0] * g[v] + G[i][1] * g[3 + v] + G[i][2] * g[6 + v];
-    for (int i = 0; i < 6; i++)
-        for (int j = 0; j < 6; j++)
-            u[(6 * i + j) * stride] = (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
-}
-
-void cil_winograd43_pack_weights(const float *w, int O, int C, int transposed, float *u) {
-    pack_transformed(w, O, C, transposed, u, w43_transform_kernel);
+    const long stride = (long)C * O;
+    const int outer = transposed ? O : C, inner = transposed ? C : O;
+    double g[9][W43_PACK_RUN], t[6][3][W43_PACK_RUN];
+    for (int a = 0; a < outer; a++)
+        for (int b0 = 0; b0 < inner; b0 += W43_PACK_RUN) {
+            const int n = inner - b0 < W43_PACK_RUN ? inner - b0 : W43_PACK_RUN;
+            for (int r = 0; r < n; r++) {
+                const int b = b0 + r;
+                const float *k = transposed ? w + ((long)a * C + b) * 9 : w + ((long)b * C + a) * 9;
+                for (int e = 0; e < 9; e++) g[e][r] = k[transposed ? 8 - e : e];
+            }
+            for (int i = 0; i < 6; i++)
+                for (int v = 0; v < 3; v++)
+                    for (int r = 0; r < n; r++)
+                        t[i][v][r] = G[i][0] * g[v][r] + G[i][1] * g[3 + v][r] + G[i][2] * g[6 + v][r];
+            float *run = u + (long)a * inner + b0;
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) {
+                    float *out = run + (6 * i + j) * stride;
+                    for (int r = 0; r < n; r++)
+                        out[r] = (float)(t[i][0][r] * G[j][0] + t[i][1][r] * G[j][1] + t[i][2][r] * G[j][2]);
+                }
+        }
 }
 
 void cil_winograd43_images(int width, const float *x, int N, int C, int H, int W, const float *u, int O,
